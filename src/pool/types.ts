@@ -1,0 +1,159 @@
+import type { BeginOptions, IsolationLevel, QueryObserver } from '../drivers/driver.js';
+
+/** Telemetry settings; interpreted by `cistern/telemetry`, carried opaquely by the core. */
+export interface TelemetryOptions {
+  /** An OpenTelemetry TracerProvider; the global one by default. */
+  tracerProvider?: unknown;
+  /** An OpenTelemetry MeterProvider; the global one by default. */
+  meterProvider?: unknown;
+  /** Put the (parameterized, sanitized) query text in `db.query.text`. Default true. */
+  captureQueryText?: boolean;
+}
+
+export interface PoolOptions {
+  /** Pool name, also `db.client.connection.pool.name`. Default `host:port/database`. */
+  name?: string;
+  /** Connections kept open. Default 5. */
+  size?: number;
+  /** Extra connections opened under load, closed when checked in. `Infinity` allowed. Default 10. */
+  maxOverflow?: number;
+  /** Connections opened at start and kept warm (<= size). Default 0. */
+  minIdle?: number;
+  /** Longest wait in `acquire` before `PoolTimeoutError`. Default 30000. */
+  acquireTimeoutMs?: number;
+  /** Longest wait for one new connection. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Ping a connection before handing it out. Default true. */
+  prePing?: boolean;
+  /** A connection used this recently is not pinged. Default 500. */
+  prePingWindowMs?: number;
+  /** Maximum connection age, jittered down by up to 2.5 % per connection; 0 = off. Default 1800000. */
+  maxLifetimeMs?: number;
+  /** Idle connections beyond `minIdle` are closed after this; 0 = off. Default 600000. */
+  idleTimeoutMs?: number;
+  /** Close a connection after this many checkouts. Default Infinity. */
+  maxUses?: number;
+  /** Connections being opened at once. Default 2. */
+  maxConnecting?: number;
+  /** Callers allowed to wait; one more gets `PoolQueueFullError` at once. Default Infinity. */
+  maxWaiting?: number;
+  /** Which idle connection is handed out. Default 'lifo'. */
+  order?: 'lifo' | 'fifo';
+  /** A checkout held longer emits `leak` with the acquirer's stack; 0 = off. Default 0. */
+  leakTimeoutMs?: number;
+  /** Run the driver's reset at check-in. Default true. */
+  resetOnReturn?: boolean;
+  /** Telemetry settings, or `false` for none. Default: the global OpenTelemetry providers. */
+  telemetry?: TelemetryOptions | false;
+}
+
+/** Options after validation and defaults. */
+export interface ResolvedPoolOptions {
+  name: string;
+  size: number;
+  maxOverflow: number;
+  minIdle: number;
+  acquireTimeoutMs: number;
+  connectTimeoutMs: number;
+  prePing: boolean;
+  prePingWindowMs: number;
+  maxLifetimeMs: number;
+  idleTimeoutMs: number;
+  maxUses: number;
+  maxConnecting: number;
+  maxWaiting: number;
+  order: 'lifo' | 'fifo';
+  leakTimeoutMs: number;
+  resetOnReturn: boolean;
+  telemetry: TelemetryOptions | false;
+}
+
+export interface AcquireOptions {
+  /** Abort the wait; the acquire rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Overrides `acquireTimeoutMs` for this call. */
+  timeoutMs?: number;
+}
+
+export interface TransactionOptions extends BeginOptions {
+  isolation?: IsolationLevel;
+  readOnly?: boolean;
+  /** Re-run the whole function this many times on a serialization failure or deadlock. Default 0. */
+  retries?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface CloseOptions {
+  /** How long to wait for checked-out connections before closing them anyway. Default 30000. */
+  timeoutMs?: number;
+}
+
+export interface PoolStats {
+  /** Open connections plus those being opened. */
+  size: number;
+  idle: number;
+  used: number;
+  /** Callers waiting in `acquire`. */
+  pending: number;
+  connecting: number;
+  /** Open connections beyond `size`. */
+  overflow: number;
+  /** `size + maxOverflow`. */
+  max: number;
+  generation: number;
+}
+
+export type CloseReason = 'overflow' | 'recycled' | 'idle' | 'maxUses' | 'stale' | 'invalidated' | 'poolClosed';
+export type CheckoutFailedReason = 'timeout' | 'aborted' | 'closed' | 'queueFull' | 'connectError';
+
+export interface PoolEvents {
+  connect: { connectionId: number; durationMs: number };
+  connectFailed: { error: unknown; durationMs: number };
+  checkout: { connectionId: number; waitMs: number };
+  checkoutFailed: { reason: CheckoutFailedReason; error: unknown; waitMs: number };
+  checkin: { connectionId: number; heldMs: number };
+  invalidate: { connectionId: number; error: unknown };
+  close: { connectionId: number; reason: CloseReason };
+  clear: { generation: number };
+  leak: { connectionId: number; heldMs: number; stack: string };
+}
+
+export type PoolEventName = keyof PoolEvents;
+export type PoolListener<K extends PoolEventName> = (payload: PoolEvents[K]) => void;
+
+/** What a transaction looked like, for instrumentation. */
+export interface TransactionInfo {
+  isolation?: IsolationLevel;
+  readOnly?: boolean;
+  retries: number;
+}
+
+/** Handed to an instrumentation's `transaction` wrapper. */
+export interface TransactionScope {
+  /** A new attempt starts (1-based); `previousError` is what made the last one retry. */
+  attempt(n: number, previousError?: unknown): void;
+}
+
+export type TransactionOutcome = 'committed' | 'rolled_back' | 'failed';
+
+/**
+ * How telemetry (or anything else) plugs into a pool without the core importing it.
+ * Built by `cistern/telemetry` and composed by the public `createPool`.
+ */
+export interface PoolInstrumentation {
+  /** Handed to the driver on every connect, to observe queries. */
+  readonly observer?: QueryObserver;
+  /**
+   * Wraps one whole `pool.transaction` call, in the caller's async context.
+   * `run` performs every attempt; `settle` reports the outcome.
+   */
+  transaction?<T>(
+    info: TransactionInfo,
+    run: (scope: TransactionScope) => Promise<T>,
+  ): Promise<T>;
+  /** Called in the caller's async context once `use`/`transaction` got a connection, with the time it waited. */
+  acquired?(waitMs: number, connectionId: number): void;
+  /** Called once when the pool has closed. */
+  dispose?(): void;
+}
