@@ -1,0 +1,234 @@
+/**
+ * A fault-injection TCP proxy for tests: sits between a client and a real server
+ * on 127.0.0.1 and can pass traffic through, slow it down, stall it, refuse new
+ * connections, or cut every connection at once.
+ *
+ * ```ts
+ * const proxy = await startTcpProxy({ targetPort: 5432 });
+ * const url = proxy.url(PG_URL);      // same URL, host:port replaced by the proxy's
+ * proxy.stall();                     // new and open connections: accepted, nothing forwarded
+ * proxy.slow(50);                    // every chunk, both directions, delayed by 50 ms (order kept)
+ * proxy.pass();                      // forward again (held chunks are released in order)
+ * proxy.refuse();                    // new connections are accepted and closed at once
+ * proxy.cutAll();                    // destroy every open connection now (both sides); returns the count
+ * proxy.cutAll({ reset: true });     // same, with a TCP RST instead of a FIN
+ * await proxy.close();               // cut everything and stop listening (idempotent)
+ * ```
+ *
+ * Modes apply at once to open connections too: a chunk is forwarded, delayed or
+ * held according to the mode when it is pumped. In 'stall' mode a new connection
+ * is accepted but no upstream connection is opened until the mode changes.
+ * `stats()` counts accepted connections and currently open ones.
+ */
+import net from 'node:net';
+
+export type ProxyMode = 'pass' | 'slow' | 'stall' | 'refuse';
+
+export interface TcpProxyOptions {
+  /** Upstream host; default 127.0.0.1. */
+  targetHost?: string;
+  targetPort: number;
+  /** Initial mode; default 'pass'. */
+  mode?: ProxyMode;
+  /** Delay per chunk in 'slow' mode; default 20 ms. */
+  delayMs?: number;
+}
+
+export interface TcpProxyStats {
+  /** Connections accepted since start. */
+  accepted: number;
+  /** Client connections open now. */
+  open: number;
+  /** Connections destroyed by cutAll() or refuse mode. */
+  cut: number;
+}
+
+export interface TcpProxy {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  readonly mode: ProxyMode;
+  /** `url` with its host and port replaced by the proxy's (user, password, path and query kept). */
+  url(url: string): string;
+  pass(): void;
+  slow(delayMs?: number): void;
+  stall(): void;
+  refuse(): void;
+  /** Destroy every open connection, client and upstream side. Returns how many were cut. */
+  cutAll(options?: { reset?: boolean }): number;
+  stats(): TcpProxyStats;
+  /** Cut everything and stop listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Pipe {
+  client: net.Socket;
+  upstream: net.Socket | undefined;
+  toUpstream: Chunk[];
+  toClient: Chunk[];
+  timers: Set<NodeJS.Timeout>;
+  closed: boolean;
+}
+
+interface Chunk {
+  data: Buffer;
+  /** Set once a slow-mode timer has been started for this chunk. */
+  scheduled?: boolean;
+  ready?: boolean;
+}
+
+export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
+  const targetHost = options.targetHost ?? '127.0.0.1';
+  const { targetPort } = options;
+  let mode: ProxyMode = options.mode ?? 'pass';
+  let delayMs = options.delayMs ?? 20;
+  let closing: Promise<void> | undefined;
+  const pipes = new Set<Pipe>();
+  const counts = { accepted: 0, cut: 0 };
+
+  const destroyPipe = (pipe: Pipe, reset = false): void => {
+    if (pipe.closed) return;
+    pipe.closed = true;
+    pipes.delete(pipe);
+    for (const t of pipe.timers) clearTimeout(t);
+    pipe.timers.clear();
+    pipe.toClient.length = 0;
+    pipe.toUpstream.length = 0;
+    for (const s of [pipe.client, pipe.upstream]) {
+      if (!s || s.destroyed) continue;
+      if (reset && typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+      else s.destroy();
+    }
+  };
+
+  const openUpstream = (pipe: Pipe): void => {
+    if (pipe.upstream || pipe.closed) return;
+    const upstream = net.connect({ host: targetHost, port: targetPort });
+    pipe.upstream = upstream;
+    upstream.on('error', () => destroyPipe(pipe));
+    upstream.on('close', () => destroyPipe(pipe));
+    upstream.on('data', (data: Buffer) => {
+      pipe.toClient.push({ data });
+      pump(pipe);
+    });
+    upstream.once('connect', () => pump(pipe));
+  };
+
+  const pumpQueue = (pipe: Pipe, queue: Chunk[], target: net.Socket | undefined): void => {
+    if (!target || pipe.closed || target.connecting) return;
+    while (queue.length > 0) {
+      const chunk = queue[0]!;
+      if (mode === 'stall') return;
+      if (mode === 'slow' && !chunk.ready) {
+        if (!chunk.scheduled) {
+          chunk.scheduled = true;
+          const timer = setTimeout(() => {
+            pipe.timers.delete(timer);
+            chunk.ready = true;
+            pump(pipe);
+          }, delayMs);
+          pipe.timers.add(timer);
+        }
+        // Later chunks get their own timer now, so they are delayed in parallel, not in series.
+        for (const later of queue) {
+          if (later.scheduled || later.ready) continue;
+          later.scheduled = true;
+          const timer = setTimeout(() => {
+            pipe.timers.delete(timer);
+            later.ready = true;
+            pump(pipe);
+          }, delayMs);
+          pipe.timers.add(timer);
+        }
+        return;
+      }
+      queue.shift();
+      target.write(chunk.data);
+    }
+  };
+
+  const pump = (pipe: Pipe): void => {
+    if (pipe.closed) return;
+    if (mode !== 'stall') openUpstream(pipe);
+    pumpQueue(pipe, pipe.toUpstream, pipe.upstream);
+    pumpQueue(pipe, pipe.toClient, pipe.client);
+  };
+
+  const server = net.createServer((client) => {
+    counts.accepted++;
+    const pipe: Pipe = {
+      client,
+      upstream: undefined,
+      toUpstream: [],
+      toClient: [],
+      timers: new Set(),
+      closed: false,
+    };
+    client.on('error', () => destroyPipe(pipe));
+    client.on('close', () => destroyPipe(pipe));
+    if (mode === 'refuse' || closing) {
+      counts.cut++;
+      destroyPipe(pipe);
+      return;
+    }
+    pipes.add(pipe);
+    client.on('data', (data: Buffer) => {
+      pipe.toUpstream.push({ data });
+      pump(pipe);
+    });
+    pump(pipe);
+  });
+  server.on('error', () => {});
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  const setMode = (next: ProxyMode): void => {
+    mode = next;
+    for (const pipe of [...pipes]) pump(pipe);
+  };
+
+  const cutAll = (opts?: { reset?: boolean }): number => {
+    const all = [...pipes];
+    for (const pipe of all) destroyPipe(pipe, opts?.reset);
+    counts.cut += all.length;
+    return all.length;
+  };
+
+  return {
+    host: '127.0.0.1',
+    port,
+    get mode() {
+      return mode;
+    },
+    url(url: string): string {
+      const u = new URL(url);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    pass: () => setMode('pass'),
+    slow(ms?: number) {
+      if (ms !== undefined) delayMs = ms;
+      setMode('slow');
+    },
+    stall: () => setMode('stall'),
+    refuse: () => setMode('refuse'),
+    cutAll,
+    stats: () => ({ accepted: counts.accepted, open: pipes.size, cut: counts.cut }),
+    close() {
+      if (!closing) {
+        closing = new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          cutAll();
+        });
+      }
+      return closing;
+    },
+  };
+}
