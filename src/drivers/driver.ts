@@ -99,8 +99,11 @@ export interface Driver<C> {
   ping(conn: C): Promise<boolean | undefined | void>;
   /** Close the physical connection. Must not reject for an already-dead connection. */
   close(conn: C): Promise<void>;
-  /** Restore the connection for its next user (roll back an open transaction, reset session state). */
-  reset?(conn: C): Promise<void>;
+  /**
+   * Restore the connection for its next user (roll back an open transaction, reset session state).
+   * Return nothing (synchronously) when there is nothing to do: check-in then stays on the fast path.
+   */
+  reset?(conn: C): Promise<void> | void;
   /** Cheap synchronous liveness check (e.g. the socket is known closed). */
   isAlive?(conn: C): boolean;
   /** True when `error` means the physical connection is dead (the pool invalidates it and clears). */

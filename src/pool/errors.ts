@@ -15,7 +15,6 @@ export type PoolErrorCode =
 
 export class PoolError extends Error {
   readonly code: PoolErrorCode;
-  declare readonly cause?: unknown;
 
   constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -27,7 +26,7 @@ export class PoolError extends Error {
     return true;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (this === PoolError) return isPoolError(value);
     return Function.prototype[Symbol.hasInstance].call(this, value);
   }
@@ -98,8 +97,7 @@ export function abortReason(signal: AbortSignal): unknown {
 
 /** Mask the password of a URL-ish string: `postgres://user:secret@host/db` -> `postgres://user:***@host/db`. */
 export function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@').replace(
-    /([?&](?:password|pass|pwd)=)[^&#]*/gi,
-    '$1***',
-  );
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@')
+    .replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
 }

@@ -104,7 +104,14 @@ export interface PoolStats {
   generation: number;
 }
 
-export type CloseReason = 'overflow' | 'recycled' | 'idle' | 'maxUses' | 'stale' | 'invalidated' | 'poolClosed';
+export type CloseReason =
+  | 'overflow'
+  | 'recycled'
+  | 'idle'
+  | 'maxUses'
+  | 'stale'
+  | 'invalidated'
+  | 'poolClosed';
 export type CheckoutFailedReason = 'timeout' | 'aborted' | 'closed' | 'queueFull' | 'connectError';
 
 export interface PoolEvents {
@@ -148,10 +155,7 @@ export interface PoolInstrumentation {
    * Wraps one whole `pool.transaction` call, in the caller's async context.
    * `run` performs every attempt; `settle` reports the outcome.
    */
-  transaction?<T>(
-    info: TransactionInfo,
-    run: (scope: TransactionScope) => Promise<T>,
-  ): Promise<T>;
+  transaction?<T>(info: TransactionInfo, run: (scope: TransactionScope) => Promise<T>): Promise<T>;
   /** Called in the caller's async context once `use`/`transaction` got a connection, with the time it waited. */
   acquired?(waitMs: number, connectionId: number): void;
   /** Called once when the pool has closed. */

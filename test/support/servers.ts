@@ -33,7 +33,11 @@ export function reachable(url: string, timeoutMs = 1500): Promise<boolean> {
  * Resolves true when the server answers. Off CI, a missing server prints one loud
  * line and resolves false (the caller skips); under CI it throws.
  */
-export async function serverAvailable(kind: 'PostgreSQL' | 'MariaDB', url: string, variable: string): Promise<boolean> {
+export async function serverAvailable(
+  kind: 'PostgreSQL' | 'MariaDB',
+  url: string,
+  variable: string,
+): Promise<boolean> {
   if (await reachable(url)) return true;
   const line = `${kind} is not reachable at ${new URL(url).host}: set ${variable} to a reachable server (see shared/SERVICES.md)`;
   if (IN_CI) throw new Error(`CI: ${line}`);

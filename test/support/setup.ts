@@ -19,6 +19,8 @@ import { afterEach, expect } from 'vitest';
 afterEach(() => {
   if (seen.length > 0) {
     const copy = seen.splice(0);
-    expect.fail(`unhandled rejection or exception during the test: ${String((copy[0] as Error)?.stack ?? copy[0])}`);
+    expect.fail(
+      `unhandled rejection or exception during the test: ${String((copy[0] as Error)?.stack ?? copy[0])}`,
+    );
   }
 });

@@ -1,0 +1,48 @@
+/**
+ * cistern: the public surface of the core. `createPool` composes the generic
+ * core (src/pool, free of OpenTelemetry) with telemetry when
+ * `@opentelemetry/api` is installed; without it the pool works the same.
+ */
+import type { Driver } from './drivers/driver.js';
+import { Pool } from './pool/pool.js';
+import type { PoolInstrumentation, PoolOptions } from './pool/types.js';
+
+type Instrumenter = (pool: Pool<any>) => PoolInstrumentation | undefined;
+
+// A missing optional peer must never break an import: telemetry loads only if it can.
+const telemetryModule = './telemetry/index.js';
+const instrumenter: Instrumenter | undefined = await import(telemetryModule).then(
+  (m: { instrumentPool?: Instrumenter }) => m.instrumentPool,
+  () => undefined,
+);
+
+/** Create a pool of `driver` connections. Options are validated; an invalid one throws `PoolConfigError`. */
+export function createPool<C>(driver: Driver<C>, options?: PoolOptions): Pool<C> {
+  return new Pool(driver, options, instrumenter);
+}
+
+export type {
+  BeginOptions,
+  ConnectContext,
+  ConnectionMeta,
+  Driver,
+  DriverTarget,
+  IsolationLevel,
+  QueryInfo,
+  QueryObserver,
+  QueryScope,
+} from './drivers/driver.js';
+export {
+  ConnectError,
+  isPoolError,
+  maskUrl,
+  PoolClosedError,
+  PoolConfigError,
+  PoolError,
+  PoolMisuseError,
+  PoolQueueFullError,
+  PoolTimeoutError,
+} from './pool/errors.js';
+export { fromFactory, type ResourceFactory } from './pool/from-factory.js';
+export { Pool } from './pool/pool.js';
+export type * from './pool/types.js';

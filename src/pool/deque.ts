@@ -1,0 +1,108 @@
+/**
+ * A growable ring buffer: O(1) push, pop, shift and peek at both ends, no
+ * `Array.shift()` (postgres.js src/queue.js and undici fixed-queue.js do the same).
+ */
+export class Deque<T> {
+  #items: (T | undefined)[];
+  #mask: number;
+  #head = 0;
+  #length = 0;
+
+  constructor(capacity = 16) {
+    let size = 16;
+    while (size < capacity) size *= 2;
+    this.#items = new Array(size);
+    this.#mask = size - 1;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(item: T): void {
+    if (this.#length === this.#items.length) this.#grow();
+    this.#items[(this.#head + this.#length) & this.#mask] = item;
+    this.#length++;
+  }
+
+  unshift(item: T): void {
+    if (this.#length === this.#items.length) this.#grow();
+    this.#head = (this.#head - 1) & this.#mask;
+    this.#items[this.#head] = item;
+    this.#length++;
+  }
+
+  shift(): T | undefined {
+    if (this.#length === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) & this.#mask;
+    this.#length--;
+    return item;
+  }
+
+  pop(): T | undefined {
+    if (this.#length === 0) return undefined;
+    this.#length--;
+    const index = (this.#head + this.#length) & this.#mask;
+    const item = this.#items[index];
+    this.#items[index] = undefined;
+    return item;
+  }
+
+  peek(): T | undefined {
+    return this.#length === 0 ? undefined : this.#items[this.#head];
+  }
+
+  peekLast(): T | undefined {
+    return this.#length === 0 ? undefined : this.#items[(this.#head + this.#length - 1) & this.#mask];
+  }
+
+  at(index: number): T | undefined {
+    return index < 0 || index >= this.#length ? undefined : this.#items[(this.#head + index) & this.#mask];
+  }
+
+  /** Keep only the items for which `keep` is true, in order. O(n). */
+  filter(keep: (item: T) => boolean): void {
+    const kept: T[] = [];
+    for (let i = 0; i < this.#length; i++) {
+      const item = this.#items[(this.#head + i) & this.#mask] as T;
+      if (keep(item)) kept.push(item);
+    }
+    this.clear();
+    for (const item of kept) this.push(item);
+  }
+
+  /** Remove one item (by identity). O(n); for rare paths only. */
+  remove(item: T): boolean {
+    for (let i = 0; i < this.#length; i++) {
+      if (this.#items[(this.#head + i) & this.#mask] === item) {
+        this.filter((x) => x !== item);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  clear(): void {
+    this.#items.fill(undefined);
+    this.#head = 0;
+    this.#length = 0;
+  }
+
+  toArray(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.#length; i++) out.push(this.#items[(this.#head + i) & this.#mask] as T);
+    return out;
+  }
+
+  #grow(): void {
+    const old = this.#items;
+    const size = old.length * 2;
+    const items = new Array<T | undefined>(size);
+    for (let i = 0; i < this.#length; i++) items[i] = old[(this.#head + i) & this.#mask];
+    this.#items = items;
+    this.#mask = size - 1;
+    this.#head = 0;
+  }
+}

@@ -1,0 +1,158 @@
+import type { DriverTarget } from '../drivers/driver.js';
+import { PoolConfigError } from './errors.js';
+import type { PoolOptions, ResolvedPoolOptions } from './types.js';
+
+export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
+  size: 5,
+  maxOverflow: 10,
+  minIdle: 0,
+  acquireTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  prePing: true,
+  prePingWindowMs: 500,
+  maxLifetimeMs: 30 * 60_000,
+  idleTimeoutMs: 10 * 60_000,
+  maxUses: Number.POSITIVE_INFINITY,
+  maxConnecting: 2,
+  maxWaiting: Number.POSITIVE_INFINITY,
+  order: 'lifo',
+  leakTimeoutMs: 0,
+  resetOnReturn: true,
+  telemetry: {},
+};
+
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'name']);
+const TELEMETRY_KEYS = new Set(['tracerProvider', 'meterProvider', 'captureQueryText']);
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function fail(option: string, value: unknown, allowed: string): never {
+  throw new PoolConfigError(option, `invalid pool option ${option}: got ${show(value)}, expected ${allowed}`);
+}
+
+type IntRule = { min: number; infinity?: boolean };
+
+function integer(options: PoolOptions, key: keyof PoolOptions, rule: IntRule): number {
+  const value = (options as Record<string, unknown>)[key];
+  const fallback = (DEFAULTS as unknown as Record<string, number>)[key];
+  if (value === undefined) return fallback;
+  const ok =
+    typeof value === 'number' &&
+    !Number.isNaN(value) &&
+    ((rule.infinity === true && value === Number.POSITIVE_INFINITY) ||
+      (Number.isInteger(value) && value >= rule.min));
+  if (!ok) {
+    const allowed = `an integer >= ${rule.min}${rule.infinity ? ' or Infinity' : ''}`;
+    fail(key, value, allowed);
+  }
+  return value as number;
+}
+
+function boolean(options: PoolOptions, key: keyof PoolOptions): boolean {
+  const value = (options as Record<string, unknown>)[key];
+  if (value === undefined) return (DEFAULTS as unknown as Record<string, boolean>)[key];
+  if (typeof value !== 'boolean') fail(key, value, 'true or false');
+  return value;
+}
+
+/** A default pool name from the driver's target: `host:port/database`. */
+export function defaultName(target: DriverTarget): string {
+  const host = target.host ?? target.system;
+  const port = target.port === undefined ? '' : `:${target.port}`;
+  const db = target.database === undefined ? '' : `/${target.database}`;
+  return `${host}${port}${db}`;
+}
+
+/** Validate options and apply defaults. Throws `PoolConfigError` naming the option, the value and what is allowed. */
+export function resolveOptions(options: PoolOptions | undefined, target: DriverTarget): ResolvedPoolOptions {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new PoolConfigError('options', `invalid pool options: got ${show(options)}, expected an object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new PoolConfigError(
+        key,
+        `unknown pool option ${key}: allowed options are ${[...KNOWN].sort().join(', ')}`,
+      );
+    }
+  }
+
+  let name: string;
+  if (options.name === undefined) name = defaultName(target);
+  else if (typeof options.name !== 'string' || options.name.length === 0) {
+    fail('name', options.name, 'a non-empty string');
+  } else name = options.name;
+
+  const size = integer(options, 'size', { min: 1 });
+  const maxOverflow = integer(options, 'maxOverflow', { min: 0, infinity: true });
+  const minIdle = integer(options, 'minIdle', { min: 0 });
+  if (minIdle > size) fail('minIdle', minIdle, `an integer between 0 and size (${size})`);
+  const acquireTimeoutMs = integer(options, 'acquireTimeoutMs', { min: 0, infinity: true });
+  const connectTimeoutMs = integer(options, 'connectTimeoutMs', { min: 1, infinity: true });
+  const prePing = boolean(options, 'prePing');
+  const prePingWindowMs = integer(options, 'prePingWindowMs', { min: 0, infinity: true });
+  const maxLifetimeMs = integer(options, 'maxLifetimeMs', { min: 0 });
+  const idleTimeoutMs = integer(options, 'idleTimeoutMs', { min: 0 });
+  const maxUses = integer(options, 'maxUses', { min: 1, infinity: true });
+  const maxConnecting = integer(options, 'maxConnecting', { min: 1 });
+  const maxWaiting = integer(options, 'maxWaiting', { min: 0, infinity: true });
+  const leakTimeoutMs = integer(options, 'leakTimeoutMs', { min: 0 });
+  const resetOnReturn = boolean(options, 'resetOnReturn');
+
+  let order: 'lifo' | 'fifo' = DEFAULTS.order;
+  if (options.order !== undefined) {
+    if (options.order !== 'lifo' && options.order !== 'fifo')
+      fail('order', options.order, "'lifo' or 'fifo'");
+    order = options.order;
+  }
+
+  let telemetry: ResolvedPoolOptions['telemetry'] = {};
+  if (options.telemetry !== undefined) {
+    const t = options.telemetry as unknown;
+    if (t === false) telemetry = false;
+    else if (typeof t !== 'object' || t === null || Array.isArray(t)) {
+      fail('telemetry', t, 'false or an object { tracerProvider?, meterProvider?, captureQueryText? }');
+    } else {
+      for (const key of Object.keys(t)) {
+        if (!TELEMETRY_KEYS.has(key)) {
+          throw new PoolConfigError(
+            `telemetry.${key}`,
+            `unknown pool option telemetry.${key}: allowed are tracerProvider, meterProvider, captureQueryText`,
+          );
+        }
+      }
+      const c = (t as Record<string, unknown>).captureQueryText;
+      if (c !== undefined && typeof c !== 'boolean') fail('telemetry.captureQueryText', c, 'true or false');
+      telemetry = { ...(t as object) };
+    }
+  }
+
+  return {
+    name,
+    size,
+    maxOverflow,
+    minIdle,
+    acquireTimeoutMs,
+    connectTimeoutMs,
+    prePing,
+    prePingWindowMs,
+    maxLifetimeMs,
+    idleTimeoutMs,
+    maxUses,
+    maxConnecting,
+    maxWaiting,
+    order,
+    leakTimeoutMs,
+    resetOnReturn,
+    telemetry,
+  };
+}
