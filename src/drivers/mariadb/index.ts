@@ -1,0 +1,27 @@
+/**
+ * `cistern/mariadb`: pool MariaDB and MySQL connections made by the `mariadb` connector.
+ *
+ * ```ts
+ * const pool = createPool(mariadb('mariadb://app:secret@127.0.0.1:3306/shop'), { size: 10 });
+ * const rows = await pool.use((c) => c.query('SELECT * FROM users WHERE id = ?', [id]));
+ * ```
+ */
+import type { Driver } from '../driver.js';
+import type { MariadbConnection } from './connection.js';
+import { MariadbDriver } from './driver.js';
+import { type MariadbOptions, resolveMariadbOptions } from './options.js';
+
+export type { MariadbConnection } from './connection.js';
+export { MariadbDriver } from './driver.js';
+export { isMariadbDisconnect, isMariadbRetryable } from './errors.js';
+export type { MariadbDriverSettings, MariadbOptions } from './options.js';
+
+/**
+ * A driver for one MariaDB or MySQL server: `mariadb('mariadb://user:pass@host:3306/db')`,
+ * `mariadb({ host, user, password, database })`, or a URL plus options overriding it.
+ */
+export function mariadb(url: string, options?: MariadbOptions): Driver<MariadbConnection>;
+export function mariadb(options: MariadbOptions): Driver<MariadbConnection>;
+export function mariadb(input: string | MariadbOptions, options?: MariadbOptions): Driver<MariadbConnection> {
+  return new MariadbDriver(resolveMariadbOptions(input, options));
+}
