@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // integration suites share real servers; keep files from fighting over them
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
