@@ -91,7 +91,8 @@ export function resolveMariadbOptions(
 
   const socket = typeof config.socketPath === 'string' ? config.socketPath : undefined;
   const where = socket === undefined ? `${host.includes(':') ? `[${host}]` : host}:${port}` : '';
-  const who = user === undefined ? '' : `${encodeURIComponent(user)}@`;
+  const secret = password === undefined || password === '' ? '' : ':***';
+  const who = user === undefined ? '' : `${encodeURIComponent(user)}${secret}@`;
   const display = `mariadb://${who}${where}/${database ?? ''}${socket === undefined ? '' : `?socketPath=${socket}`}`;
   return { config, target, display, settings };
 }
