@@ -1,0 +1,95 @@
+/**
+ * The QueryObserver handed to drivers: one CLIENT span per query, started in the
+ * caller's async context (so its parent is whoever called `use`/`transaction`,
+ * never whoever released the connection), plus `db.client.operation.duration`.
+ */
+import { type Attributes, context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../drivers/driver.js';
+import { errorAttributes } from './attributes.js';
+import type { DescriptionCache } from './description-cache.js';
+import type { Instruments } from './instruments.js';
+import type { TracerSource } from './providers.js';
+import { type TransactionState, TX_STATE_KEY, txControlOf } from './transaction-state.js';
+
+const NOOP_SCOPE: QueryScope = { end() {} };
+
+export interface ObserverDeps {
+  tracer: TracerSource;
+  /** The pool's metric instruments now, or undefined when metrics are off. */
+  instruments(): Instruments | undefined;
+  descriptions: DescriptionCache;
+}
+
+class ObservedQuery implements QueryScope {
+  private ended = false;
+
+  constructor(
+    private readonly span: Span | undefined,
+    private readonly instruments: Instruments | undefined,
+    private readonly metricAttributes: Attributes,
+    private readonly startedAt: number,
+    private readonly system: string,
+    private readonly tx: TransactionState | undefined,
+    private readonly txControl: ReturnType<typeof txControlOf>,
+  ) {}
+
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    const failed = error !== undefined && error !== null;
+    const errorAttrs = failed ? errorAttributes(error, this.system) : undefined;
+    if (this.tx !== undefined) this.tx.observed(this.txControl, failed);
+    const span = this.span;
+    if (span !== undefined) {
+      if (errorAttrs !== undefined) {
+        span.setAttributes(errorAttrs);
+        // No status message: server messages can quote parameter values.
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+    }
+    const instruments = this.instruments;
+    if (instruments !== undefined) {
+      const seconds = (performance.now() - this.startedAt) / 1000;
+      instruments.operationDuration.record(
+        seconds,
+        errorAttrs === undefined ? this.metricAttributes : { ...this.metricAttributes, ...errorAttrs },
+      );
+    }
+  }
+}
+
+export function createQueryObserver(deps: ObserverDeps): QueryObserver {
+  return {
+    start(info: QueryInfo, meta: ConnectionMeta): QueryScope {
+      const tracer = deps.tracer.get();
+      const instruments = deps.instruments();
+      if (tracer === undefined && instruments === undefined) return NOOP_SCOPE;
+      const description = deps.descriptions.describe(info, meta.target);
+      const active = context.active();
+      let span: Span | undefined;
+      if (tracer !== undefined) {
+        span = tracer.startSpan(
+          description.spanName,
+          { kind: SpanKind.CLIENT, attributes: description.spanAttributes },
+          active,
+        );
+      }
+      let tx: TransactionState | undefined;
+      let control: ReturnType<typeof txControlOf>;
+      if (tracer !== undefined) {
+        tx = active.getValue(TX_STATE_KEY) as TransactionState | undefined;
+        if (tx !== undefined) control = txControlOf(info.operation);
+      }
+      return new ObservedQuery(
+        span,
+        instruments,
+        description.metricAttributes,
+        instruments === undefined ? 0 : performance.now(),
+        meta.target.system,
+        tx,
+        control,
+      );
+    },
+  };
+}
