@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { BarePool } from '../../bench/lib/bare-pool.js';
+import { median } from '../../bench/lib/stats.js';
+import { textTable } from '../../bench/lib/table.js';
+import type { BenchResult } from '../../bench/lib/types.js';
+import { renderSection, replaceSection } from '../../bench/readme-table.js';
+
+describe('bench/lib/bare-pool (the benchmark floor)', () => {
+  it('serves waiters in arrival order and never hands one resource to two holders', async () => {
+    const pool = new BarePool([{ id: 1 }, { id: 2 }]);
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    const order: number[] = [];
+    const waiters = Array.from({ length: 40 }, (_, i) =>
+      pool.acquire().then((r) => {
+        order.push(i);
+        return r;
+      }),
+    );
+    expect(pool.waiting).toBe(40); // grows its ring past the initial 16 slots
+    pool.release(a);
+    pool.release(b);
+    for (let i = 0; i < 40; i++) pool.release(await waiters[i]);
+    expect(order).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(pool.waiting).toBe(0);
+    const again = [await pool.acquire(), await pool.acquire()];
+    expect(new Set(again.map((r) => r.id))).toEqual(new Set([1, 2]));
+  });
+});
+
+describe('bench report helpers', () => {
+  const rows: BenchResult[] = [1, 16].flatMap((callers) => [
+    {
+      scenario: 'acquire-release',
+      subject: 'generic-pool',
+      params: { callers },
+      value: 0.4,
+      unit: 'µs/op',
+      extra: { vsGenericPool: 1 },
+    },
+    {
+      scenario: 'acquire-release',
+      subject: 'cistern',
+      params: { callers },
+      value: 0.1,
+      unit: 'µs/op',
+      extra: { vsGenericPool: 0.25 },
+    },
+  ]);
+
+  it('median of odd and even counts', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+
+  it('prints an aligned text table with params, value and extras', () => {
+    const text = textTable(rows.slice(0, 2));
+    expect(text.split('\n')[0]).toMatch(/^subject\s+callers\s+µs\/op\s+vsGenericPool$/);
+    expect(text).toContain('cistern');
+  });
+
+  it('renders a subject x callers grid and replaces only the marked README section', () => {
+    const section = renderSection({
+      machine: { node: 'v20', cpu: 'cpu', cores: 2, memoryGiB: 8, os: 'Linux', loadAverage: 0, date: 'd' },
+      quick: false,
+      filters: [],
+      durationMs: 1,
+      results: rows,
+      skipped: [{ scenario: 'postgres', reason: 'PostgreSQL not reachable' }],
+      failed: [],
+    });
+    expect(section).toContain('|  | callers = 1 | callers = 16 |');
+    expect(section).toContain('| cistern | 0.1 (0.25×) | 0.1 (0.25×) |');
+    expect(section).toContain('postgres: skipped (PostgreSQL not reachable)');
+    const readme = 'intro\n<!-- bench:start -->\nold\n<!-- bench:end -->\nafter\n';
+    const next = replaceSection(readme, section);
+    expect(next.startsWith('intro\n<!-- bench:start -->\n')).toBe(true);
+    expect(next.endsWith('<!-- bench:end -->\nafter\n')).toBe(true);
+    expect(next).not.toContain('old');
+    expect(() => replaceSection('no markers', section)).toThrow(/bench:start/);
+  });
+});
