@@ -1,0 +1,125 @@
+/**
+ * Options of the PostgreSQL driver, and how they become postgres.js options.
+ *
+ * cistern owns the settings that decide how many sockets exist and when they
+ * close (`max`, `socket`, `onclose`, `idle_timeout`, `max_lifetime`,
+ * `connect_timeout`, `backoff`): the pool does that, so they cannot be passed through.
+ */
+import type { PostgresJsOptions } from './postgres-js.js';
+
+export interface PostgresDriverOptions {
+  /** `postgres://user:password@host:port/database?...`; any postgres.js URL parameter works. */
+  url?: string;
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  /** A string, or a function postgres.js calls on every new connection (rotating credentials). Never logged. */
+  password?: string | (() => string | Promise<string>);
+  /** `application_name` of every connection (visible in pg_stat_activity). Default 'cistern'. */
+  applicationName?: string;
+  /**
+   * Use named prepared statements (postgres.js `prepare`). Default true. Set `false` behind
+   * PgBouncer in transaction mode, where a statement prepared on one server connection is
+   * unknown on the next.
+   */
+  prepare?: boolean;
+  /**
+   * Fetch the array types from `pg_type` on every new connection (postgres.js `fetch_types`).
+   * Default true: one extra catalog round trip (about 2 ms) per new connection, which a pool
+   * pays rarely. With `false`, array columns come back as their text form (`'{1,2}'`), and
+   * JS arrays sent as parameters need an explicit type (`sql.array(values, 23)`).
+   */
+  fetchTypes?: boolean;
+  /**
+   * After rolling back, also run `DISCARD ALL` when a connection is checked in: drops session
+   * settings (`SET`), temporary tables, advisory locks, LISTENs and prepared statements. Costs
+   * one round trip per check-in; combine with `prepare: false` (otherwise postgres.js
+   * re-prepares every statement after each discard). Default false.
+   */
+  discardOnReset?: boolean;
+  /** TLS, as postgres.js `ssl`. With TLS on, reset cannot see the transaction status and always sends ROLLBACK. */
+  ssl?: PostgresJsOptions['ssl'];
+  /** Notices from the server (postgres.js `onnotice`). Default: ignored (postgres.js would console.log them). */
+  onnotice?: (notice: Record<string, unknown>) => void;
+  /**
+   * Any other postgres.js option (`types`, `transform`, `connection`, `keep_alive`, ...).
+   * The options cistern owns are rejected.
+   */
+  postgresOptions?: Record<string, unknown>;
+}
+
+/** postgres.js options that the pool owns; passing them in `postgresOptions` throws. */
+const OWNED = ['max', 'socket', 'onclose', 'idle_timeout', 'max_lifetime', 'connect_timeout', 'backoff'];
+
+const KNOWN = new Set([
+  'url',
+  'host',
+  'port',
+  'database',
+  'user',
+  'password',
+  'applicationName',
+  'prepare',
+  'fetchTypes',
+  'discardOnReset',
+  'ssl',
+  'onnotice',
+  'postgresOptions',
+]);
+
+export interface ResolvedPostgresConfig {
+  url: string | undefined;
+  /** Options handed to postgres.js for each connection (without the per-connection ones). */
+  base: PostgresJsOptions;
+  prepare: boolean;
+  discardOnReset: boolean;
+  tls: boolean;
+}
+
+const ignoreNotice = (): void => {};
+
+export function resolveConfig(
+  urlOrOptions: string | PostgresDriverOptions | undefined,
+): ResolvedPostgresConfig {
+  const options: PostgresDriverOptions =
+    typeof urlOrOptions === 'string' ? { url: urlOrOptions } : { ...(urlOrOptions ?? {}) };
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new TypeError(
+        `postgres(): unknown option '${key}'; pass postgres.js options in 'postgresOptions' (allowed: ${[...KNOWN].join(', ')})`,
+      );
+    }
+  }
+  const extra = options.postgresOptions ?? {};
+  for (const key of OWNED) {
+    if (key in extra) {
+      throw new TypeError(`postgres(): the option '${key}' is owned by the cistern pool and cannot be set`);
+    }
+  }
+  const prepare = options.prepare ?? true;
+  const base: PostgresJsOptions = {
+    ...extra,
+    prepare,
+    fetch_types: options.fetchTypes ?? true,
+    onnotice: options.onnotice ?? ignoreNotice,
+    connection: {
+      application_name: options.applicationName ?? 'cistern',
+      ...((extra.connection as Record<string, unknown> | undefined) ?? {}),
+    },
+  };
+  if (options.host !== undefined) base.host = options.host;
+  if (options.port !== undefined) base.port = options.port;
+  if (options.database !== undefined) base.database = options.database;
+  if (options.user !== undefined) base.username = options.user;
+  if (options.password !== undefined) base.password = options.password;
+  if (options.ssl !== undefined) base.ssl = options.ssl;
+  const sslInUrl = options.url !== undefined && /[?&](ssl|sslmode)=(?!disable\b|false\b)/i.test(options.url);
+  return {
+    url: options.url,
+    base,
+    prepare,
+    discardOnReset: options.discardOnReset ?? false,
+    tls: Boolean(options.ssl) || sslInUrl,
+  };
+}

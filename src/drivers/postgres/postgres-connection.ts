@@ -1,0 +1,252 @@
+/**
+ * One pooled PostgreSQL connection: one postgres.js instance with `max: 1`,
+ * whose one socket comes from a {@link SocketGate} (so it never reconnects), opened
+ * eagerly by a first round trip so a bad target fails in `connect`.
+ */
+import { ConnectError } from '../../pool/errors.js';
+import type {
+  BeginOptions,
+  ConnectContext,
+  ConnectionMeta,
+  DriverTarget,
+  QueryInfo,
+  QueryObserver,
+} from '../driver.js';
+import { observeQuery } from './observe-query.js';
+import { observedSql } from './observed-sql.js';
+import type { ResolvedPostgresConfig } from './postgres-config.js';
+import { describeError } from './postgres-errors.js';
+import { createSql, type PendingQuery, type QueryObject, type RowList, type Sql } from './postgres-js.js';
+import { connectionClosedError, SocketGate } from './socket-gate.js';
+import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
+import { TransactionStatus } from './transaction-status.js';
+
+/** What `pool.use` / `pool.acquire` hands out. */
+export interface PgConnection {
+  /**
+   * The postgres.js tagged template, bound to this one connection: the instance itself,
+   * or (with telemetry on) a view of it that reports each query. Values are always sent
+   * as separate parameters. Do not call `sql.begin`, `sql.reserve`, `sql.listen` or
+   * `sql.end` on it: use `pool.transaction` and let the pool close connections.
+   */
+  readonly sql: Sql;
+  /** Run `text` with `params` sent separately (`$1`, `$2`, ...); runs at once. */
+  query<T extends readonly object[] = Record<string, any>[]>(
+    text: string,
+    params?: readonly unknown[],
+  ): PendingQuery<T>;
+  /** The postgres.js instance (max: 1) behind this connection, unobserved. */
+  readonly raw: Sql;
+  /** Backend process id (`pg_backend_pid()`), fetched at connect. */
+  readonly pid: number;
+  /** The pool's id for this connection. */
+  readonly connectionId: number;
+}
+
+const ignore = (): void => {};
+/** Seconds postgres.js waits for in-flight queries when the pool closes a connection. */
+const CLOSE_GRACE_SECONDS = 2;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class PostgresConnection implements PgConnection {
+  readonly raw: Sql;
+  readonly sql: Sql;
+  readonly connectionId: number;
+  pid = 0;
+  /** The socket is gone: never hand this connection out again. */
+  dead = false;
+  #closing = false;
+  #open = false;
+  readonly #gate: SocketGate;
+  readonly #status: TransactionStatus | undefined;
+  readonly #observer: QueryObserver | undefined;
+  readonly #meta: ConnectionMeta;
+  readonly #queryOptions: { prepare: boolean };
+  readonly #discardOnReset: boolean;
+  readonly #onDead: (error?: unknown) => void;
+  readonly #display: string;
+
+  private constructor(
+    ctx: ConnectContext,
+    config: ResolvedPostgresConfig,
+    target: DriverTarget,
+    display: string,
+  ) {
+    this.connectionId = ctx.connectionId;
+    this.#display = display;
+    this.#onDead = ctx.onDead;
+    this.#observer = ctx.observer;
+    this.#meta = { connectionId: ctx.connectionId, target };
+    this.#queryOptions = { prepare: config.prepare };
+    this.#discardOnReset = config.discardOnReset;
+    // TLS hides the protocol bytes: then reset cannot know and always rolls back.
+    this.#status = config.tls ? undefined : new TransactionStatus();
+    this.#gate = new SocketGate(display, this.#status, this.#markDead);
+    const timeoutMs = ctx.timeoutMs;
+    this.raw = createSql(config.url, {
+      ...config.base,
+      max: 1,
+      socket: this.#gate.factory,
+      onclose: this.#markDead,
+      idle_timeout: null,
+      max_lifetime: null,
+      backoff: 0,
+      connect_timeout:
+        Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS ? timeoutMs / 1000 : null,
+    });
+    this.sql = this.#observer === undefined ? this.raw : observedSql(this.raw, this.#observer, this.#meta);
+  }
+
+  /** Open the connection: resolves once a first round trip succeeded, rejects with a ConnectError. */
+  static open(
+    ctx: ConnectContext,
+    config: ResolvedPostgresConfig,
+    target: DriverTarget,
+    display: string,
+  ): Promise<PostgresConnection> {
+    const conn = new PostgresConnection(ctx, config, target, display);
+    return conn.#handshake(ctx);
+  }
+
+  #handshake(ctx: ConnectContext): Promise<PostgresConnection> {
+    return new Promise<PostgresConnection>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onAbort);
+      };
+      const fail = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        this.#abandon(error);
+        reject(
+          new ConnectError(`could not connect to ${this.#display}: ${describeError(error)}`, {
+            cause: error,
+          }),
+        );
+      };
+      const onAbort = (): void => fail(ctx.signal.reason ?? abortError());
+      if (ctx.signal.aborted) {
+        onAbort();
+        return;
+      }
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      if (Number.isFinite(ctx.timeoutMs) && ctx.timeoutMs <= MAX_TIMER_MS) {
+        timer = setTimeout(() => fail(timeoutError(ctx.timeoutMs)), Math.max(0, ctx.timeoutMs));
+      }
+      (this.raw.unsafe('select 1') as PendingQuery).then((result: RowList) => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        this.pid = result.state?.pid ?? 0;
+        this.#open = true;
+        resolve(this);
+      }, fail);
+    });
+  }
+
+  query<T extends readonly object[] = Record<string, any>[]>(
+    text: string,
+    params?: readonly unknown[],
+  ): PendingQuery<T> {
+    const values = (params ?? []) as unknown[];
+    const query = this.raw.unsafe(text, values as never, this.#queryOptions) as unknown as PendingQuery<T>;
+    if (this.#observer !== undefined) {
+      observeQuery(query as unknown as QueryObject, this.#observer, this.#meta, () => ({
+        text,
+        unparameterized: values.length === 0,
+      }));
+    }
+    return query.execute();
+  }
+
+  /** A real round trip; false when the connection is known dead. */
+  ping(): Promise<boolean> {
+    if (this.dead) return Promise.resolve(false);
+    return (this.raw.unsafe('select 1') as PendingQuery).then(() => true);
+  }
+
+  /**
+   * Roll back an open transaction (and `DISCARD ALL` when configured). Returns
+   * undefined — no promise, no round trip — when the last ReadyForQuery said idle.
+   */
+  reset(): Promise<void> | undefined {
+    if (this.dead) return undefined;
+    const rollback = this.#status === undefined || this.#status.inTransaction;
+    if (!rollback && !this.#discardOnReset) return undefined;
+    const first = rollback ? (this.raw.unsafe(ROLLBACK) as PendingQuery) : undefined;
+    if (!this.#discardOnReset) return first!.then(ignore);
+    const discard = () => (this.raw.unsafe('discard all') as PendingQuery).then(ignore);
+    return first === undefined ? discard() : first.then(discard);
+  }
+
+  begin(options: BeginOptions): Promise<void> {
+    return this.#control(beginStatement(options), 'BEGIN');
+  }
+
+  commit(): Promise<void> {
+    return this.#control(COMMIT, 'COMMIT');
+  }
+
+  rollback(): Promise<void> {
+    return this.#control(ROLLBACK, 'ROLLBACK');
+  }
+
+  #control(text: string, operation: string): Promise<void> {
+    const query = this.raw.unsafe(text) as PendingQuery;
+    if (this.#observer !== undefined) {
+      const info: QueryInfo = { text, operation };
+      observeQuery(query as unknown as QueryObject, this.#observer, this.#meta, () => info);
+    }
+    return query.then(ignore);
+  }
+
+  /** Close the physical connection; never rejects. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    try {
+      await this.raw.end({ timeout: CLOSE_GRACE_SECONDS });
+    } catch {
+      // a dead connection has nothing left to close
+    }
+    this.#gate.destroy();
+  }
+
+  /** The socket closed (postgres.js `onclose`, or the socket's own 'close'). */
+  readonly #markDead = (): void => {
+    if (this.dead) return;
+    this.dead = true;
+    // From now on postgres.js rejects every new query at once (CONNECTION_ENDED) and never reconnects.
+    this.raw.end({ timeout: 0 }).catch(ignore);
+    if (this.#open && !this.#closing) {
+      const error =
+        this.#gate.error ??
+        connectionClosedError(`the connection to ${this.#display} was closed by the server`);
+      try {
+        this.#onDead(error);
+      } catch {
+        // the pool's callback must not break the socket's close handling
+      }
+    }
+  };
+
+  #abandon(error: unknown): void {
+    this.dead = true;
+    this.#gate.destroy(error);
+    this.raw.end({ timeout: 0 }).catch(ignore);
+  }
+}
+
+function abortError(): Error {
+  const error = new Error('the connect was aborted');
+  error.name = 'AbortError';
+  return error;
+}
+
+function timeoutError(ms: number): Error & { code: string } {
+  const error = new Error(`no answer within ${ms} ms (connectTimeoutMs)`) as Error & { code: string };
+  error.code = 'CONNECT_TIMEOUT';
+  return error;
+}

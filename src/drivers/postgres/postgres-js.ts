@@ -1,0 +1,60 @@
+/**
+ * The slice of postgres.js that the driver calls. The user-facing `sql` keeps
+ * postgres.js's own `Sql` type, so queries stay fully typed; everything the
+ * driver touches beyond the public API is declared here and nowhere else.
+ */
+import postgresjs from 'postgres';
+
+/** The postgres.js tagged template / instance, with its own public typing. */
+export type Sql = postgresjs.Sql<{}>;
+export type PendingQuery<T extends readonly object[] = postgresjs.Row[]> = postgresjs.PendingQuery<T>;
+export type RowList<T extends readonly object[] = postgresjs.Row[]> = postgresjs.RowList<T>;
+
+/** postgres.js options, loosely: the driver only sets the keys it knows. */
+export interface PostgresJsOptions {
+  host?: string;
+  port?: number;
+  database?: string;
+  username?: string;
+  password?: string | (() => string | Promise<string>);
+  ssl?: boolean | 'require' | 'allow' | 'prefer' | 'verify-full' | Record<string, unknown>;
+  prepare?: boolean;
+  fetch_types?: boolean;
+  onnotice?: (notice: Record<string, unknown>) => void;
+  connection?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** What postgres.js hands to an `options.socket` factory: its parsed options. */
+export interface ParsedSocketOptions {
+  host: string[];
+  port: number[];
+  path: string | false | undefined;
+  ssl: unknown;
+}
+
+/** The parsed options postgres.js exposes as `sql.options` (the part used for the target). */
+export interface ParsedOptions extends ParsedSocketOptions {
+  database: string;
+  user: string;
+}
+
+/** A postgres.js query object as it is at run time (a lazy Promise subclass). */
+export interface QueryObject {
+  strings: readonly string[] & { raw?: readonly string[] };
+  args: readonly unknown[];
+  executed: boolean;
+  handle(): unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export function createSql(url: string | undefined, options: PostgresJsOptions): Sql {
+  return (url === undefined
+    ? postgresjs(options as never)
+    : postgresjs(url, options as never)) as unknown as Sql;
+}
+
+export function parsedOptions(sql: Sql): ParsedOptions {
+  return sql.options as unknown as ParsedOptions;
+}

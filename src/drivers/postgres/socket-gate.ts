@@ -1,0 +1,118 @@
+/**
+ * The socket factory handed to postgres.js (`options.socket`): it opens the one
+ * physical connection of a pooled connection and refuses to open another.
+ *
+ * postgres.js silently reconnects on the next query after its socket closed (and
+ * replays the queries queued at that moment). The pool must own reconnects, so
+ * once the first socket has closed every later socket request fails with a
+ * `CONNECTION_CLOSED` error: queued queries reject instead of running on a new,
+ * unpooled backend. Requests made while the first socket is open are query
+ * cancellations (postgres.js opens a short side connection for a CancelRequest)
+ * and are allowed.
+ *
+ * The gate also keeps a permanent 'error' listener on the socket it opened, so a
+ * socket error can never surface as an uncaught exception.
+ */
+import net from 'node:net';
+import type { ParsedSocketOptions } from './postgres-js.js';
+import type { TransactionStatus } from './transaction-status.js';
+
+const ignore = (): void => {};
+
+export interface ConnectionClosedError extends Error {
+  code: 'CONNECTION_CLOSED';
+}
+
+export function connectionClosedError(message: string, cause?: unknown): ConnectionClosedError {
+  const error = new Error(message, cause === undefined ? undefined : { cause }) as ConnectionClosedError;
+  error.code = 'CONNECTION_CLOSED';
+  return error;
+}
+
+export class SocketGate {
+  /** The physical connection, once opened. */
+  socket: net.Socket | undefined;
+  /** The first error the socket reported (ECONNRESET, ...), if any. */
+  error: unknown;
+  #refused = false;
+  #pending: ((error: unknown) => void) | undefined;
+  readonly #status: TransactionStatus | undefined;
+  readonly #describe: string;
+  readonly #onClose: () => void;
+
+  constructor(describe: string, status: TransactionStatus | undefined, onClose: () => void) {
+    this.#describe = describe;
+    this.#status = status;
+    this.#onClose = onClose;
+  }
+
+  /** True once the socket is gone (or never came): no socket will be opened again. */
+  get closed(): boolean {
+    return this.#refused;
+  }
+
+  /** The `options.socket` function for postgres.js. */
+  readonly factory = (options: ParsedSocketOptions): Promise<net.Socket> => {
+    if (this.#refused || (this.socket !== undefined && this.socket.destroyed)) {
+      this.#refused = true;
+      return Promise.reject(
+        connectionClosedError(
+          `the connection to ${this.#describe} was closed; cistern does not let postgres.js reconnect it (the pool opens a new one)`,
+          this.error,
+        ),
+      );
+    }
+    const first = this.socket === undefined;
+    const socket = open(options);
+    socket.on('error', first ? this.#onError : ignore);
+    if (first) {
+      this.socket = socket;
+      socket.once('close', this.#onSocketClose);
+      if (this.#status !== undefined) socket.on('data', this.#status.onData);
+    }
+    return new Promise<net.Socket>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        socket.off('connect', done);
+        if (first) this.#pending = undefined;
+        socket.destroy();
+        reject(error);
+      };
+      const done = (): void => {
+        socket.off('error', fail);
+        if (first) this.#pending = undefined;
+        resolve(socket);
+      };
+      if (first) this.#pending = fail;
+      socket.once('connect', done);
+      socket.once('error', fail);
+    });
+  };
+
+  /** Give up on the connection: refuse any further socket, abort a pending connect, destroy the socket. */
+  destroy(reason?: unknown): void {
+    this.#refused = true;
+    this.#pending?.(reason ?? connectionClosedError(`the connection to ${this.#describe} was closed`));
+    if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy();
+  }
+
+  readonly #onError = (error: unknown): void => {
+    if (this.error === undefined) this.error = error;
+  };
+
+  readonly #onSocketClose = (): void => {
+    this.#refused = true;
+    this.#onClose();
+  };
+}
+
+function open(options: ParsedSocketOptions): net.Socket {
+  const host = options.host[0] ?? 'localhost';
+  const port = options.port[0] ?? 5432;
+  const socket =
+    typeof options.path === 'string' && options.path !== ''
+      ? net.connect({ path: options.path })
+      : net.connect({ host, port });
+  // postgres.js reads these for its error messages and TLS servername.
+  Object.assign(socket, { host, port });
+  return socket;
+}
