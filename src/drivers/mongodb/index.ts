@@ -1,0 +1,24 @@
+/**
+ * `cistern/mongodb`: a cistern driver for the official `mongodb` package.
+ *
+ * ```ts
+ * import { createPool } from 'cistern';
+ * import { mongodb } from 'cistern/mongodb';
+ *
+ * const pool = createPool(mongodb('mongodb://127.0.0.1:27017/app'), { size: 10 });
+ * const user = await pool.use((c) => c.collection('users').findOne({ _id: id }));
+ * ```
+ */
+import type { Driver } from '../driver.js';
+import type { MongoConnection } from './connection.js';
+import { MongoDriver } from './driver.js';
+import type { MongoDriverOptions } from './options.js';
+
+/** A driver whose every pooled connection is a MongoClient of its own with one connection. */
+export function mongodb(url: string, options?: MongoDriverOptions): Driver<MongoConnection> {
+  return new MongoDriver(url, options);
+}
+
+export type { MongoConnection } from './connection.js';
+export { MongoConnectionLostError, MongoTransactionsUnsupportedError } from './errors.js';
+export type { MongoDriverOptions } from './options.js';

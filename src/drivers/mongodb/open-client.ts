@@ -1,0 +1,62 @@
+/**
+ * Open one MongoClient eagerly: `connect()` (server selection over the monitoring
+ * socket) and a `{ ping: 1 }` (which opens the one pooled socket), within the
+ * pool's connect timeout, rejecting at once when the pool's signal aborts.
+ */
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import type { ConnectContext } from '../driver.js';
+import { closeClient } from './close-client.js';
+import { connectError } from './errors.js';
+
+export interface OpenSettings {
+  url: string;
+  /** Options for the client, already including the fixed pool sizes. */
+  clientOptions: MongoClientOptions;
+  password: string | undefined;
+  closeTimeoutMs: number;
+  /** Called with the client before it connects, to attach listeners. */
+  prepare(client: MongoClient): void;
+}
+
+export async function openClient(ctx: ConnectContext, settings: OpenSettings): Promise<MongoClient> {
+  const { url, password } = settings;
+  if (ctx.signal.aborted) throw connectError(url, ctx.signal.reason ?? new Error('aborted'), password);
+  let client: MongoClient;
+  try {
+    client = new MongoClient(url, {
+      serverSelectionTimeoutMS: ctx.timeoutMs,
+      connectTimeoutMS: ctx.timeoutMs,
+      ...settings.clientOptions,
+    });
+  } catch (error) {
+    throw connectError(url, error, password);
+  }
+  settings.prepare(client);
+  let onAbort: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    onAbort = () => reject(ctx.signal.reason ?? new Error('the connect was aborted'));
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (Number.isFinite(ctx.timeoutMs)) {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${ctx.timeoutMs} ms (connectTimeoutMs)`)),
+        ctx.timeoutMs,
+      );
+    }
+  });
+  const attempt = (async () => {
+    await client.connect();
+    await client.db('admin').command({ ping: 1 });
+  })();
+  try {
+    await Promise.race([attempt, stop]);
+    return client;
+  } catch (error) {
+    attempt.catch(() => {});
+    void closeClient(client, settings.closeTimeoutMs);
+    throw connectError(url, error, password);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
