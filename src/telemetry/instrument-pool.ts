@@ -77,6 +77,7 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
     },
 
     acquired(waitMs: number, connectionId: number): void {
+      poolMetrics.instruments(); // notice a late global MeterProvider even for pools that run no observed query
       if (tracer.get() === undefined) return;
       const active = context.active();
       const tx = active.getValue(TX_STATE_KEY) as TransactionState | undefined;

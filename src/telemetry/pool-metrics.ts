@@ -21,6 +21,7 @@ export class PoolMetrics {
   private readonly source: MeterSource;
   private current: Instruments | undefined;
   private disposed = false;
+  private subscribed = false;
   private readonly poolAttributes: Attributes;
   private readonly idleAttributes: Attributes;
   private readonly usedAttributes: Attributes;
@@ -60,11 +61,13 @@ export class PoolMetrics {
       result.observe(i.connecting, stats.connecting, a);
     };
     this.source = new MeterSource(meterProvider, (meter, previous) => this.rebind(meter, previous));
-    this.subscribe();
     this.source.get();
   }
 
-  /** The instruments to record into now, or undefined when metrics are off. */
+  /**
+   * The instruments to record into now, or undefined when metrics are off. Also
+   * notices a global MeterProvider registered after the pool was created.
+   */
   instruments(): Instruments | undefined {
     if (this.disposed) return undefined;
     this.source.get();
@@ -88,6 +91,11 @@ export class PoolMetrics {
     const instruments = instrumentsFor(meter);
     meter.addBatchObservableCallback(this.collect, instruments.observables);
     this.current = instruments;
+    // Listen to the pool only once a meter is live: with no SDK the core emits nothing for us.
+    if (!this.subscribed) {
+      this.subscribed = true;
+      this.subscribe();
+    }
   }
 
   private reason(key: string, reason: string): Attributes {
