@@ -171,7 +171,12 @@ describe('pool metrics', () => {
     await pool.use((c) => c.query('SELECT 1'));
     let statsCalls = 0;
     const stats = pool.stats.bind(pool);
-    Object.assign(pool, { stats: () => (statsCalls++, stats()) });
+    Object.assign(pool, {
+      stats: () => {
+        statsCalls++;
+        return stats();
+      },
+    });
     expect(
       (await metrics.collect()).points('db.client.connection.count', { [POOL]: 'closing' }),
     ).toHaveLength(2);
