@@ -95,9 +95,14 @@ export class MongoWireServer {
     return [...this.sockets.values()];
   }
 
-  /** Server-side connection ids that ran a command named `name` (non-handshake by default). */
-  connectionIdsFor(name: string): Set<number> {
-    return new Set(this.commands.filter((c) => c.name === name && !c.unanswered).map((c) => c.connectionId));
+  /** Server-side connection ids that answered a command named `name`, from `commands[since]` on. */
+  connectionIdsFor(name: string, since = 0): Set<number> {
+    return new Set(
+      this.commands
+        .slice(since)
+        .filter((c) => c.name === name && !c.unanswered)
+        .map((c) => c.connectionId),
+    );
   }
 
   /** Destroy every open socket (as a server crash or a network cut would). */

@@ -79,6 +79,7 @@ export class MongoDriver implements Driver<MongoConnection> {
       clientOptions,
       password: this.#password,
       closeTimeoutMs: this.#closeTimeoutMs,
+      failFast: this.#clientOptions.directConnection === true,
       prepare: (c) => {
         for (const [event, toError] of Object.entries(DEATH_EVENTS)) {
           const listener = (payload: never) => {

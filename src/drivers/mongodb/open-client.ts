@@ -14,6 +14,8 @@ export interface OpenSettings {
   clientOptions: MongoClientOptions;
   password: string | undefined;
   closeTimeoutMs: number;
+  /** Fail at the first failed heartbeat instead of waiting for server selection (a single, direct host). */
+  failFast: boolean;
   /** Called with the client before it connects, to attach listeners. */
   prepare(client: MongoClient): void;
 }
@@ -33,10 +35,16 @@ export async function openClient(ctx: ConnectContext, settings: OpenSettings): P
   }
   settings.prepare(client);
   let onAbort: (() => void) | undefined;
+  let onHeartbeatFailed: ((event: { failure?: unknown }) => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   const stop = new Promise<never>((_, reject) => {
     onAbort = () => reject(ctx.signal.reason ?? new Error('the connect was aborted'));
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (settings.failFast) {
+      // one host and it refused (or reset) the monitor's handshake: say so now, not at the timeout
+      onHeartbeatFailed = (event) => reject(event.failure ?? new Error('the server heartbeat failed'));
+      client.on('serverHeartbeatFailed', onHeartbeatFailed);
+    }
     if (Number.isFinite(ctx.timeoutMs)) {
       timer = setTimeout(
         () => reject(new Error(`no answer within ${ctx.timeoutMs} ms (connectTimeoutMs)`)),
@@ -58,5 +66,6 @@ export async function openClient(ctx: ConnectContext, settings: OpenSettings): P
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
+    if (onHeartbeatFailed) client.off('serverHeartbeatFailed', onHeartbeatFailed);
   }
 }
