@@ -9,7 +9,9 @@ import { Pool } from '../../src/pool/pool.js';
 import type { PoolEventName, PoolEvents, PoolOptions } from '../../src/pool/types.js';
 import { FakeDriver, type FakeDriverControls } from './fake-driver.js';
 
-export type Recorded = { [K in PoolEventName]: { event: K; at: number; payload: PoolEvents[K] } }[PoolEventName];
+export type Recorded = {
+  [K in PoolEventName]: { event: K; at: number; payload: PoolEvents[K] };
+}[PoolEventName];
 
 const EVENTS: PoolEventName[] = [
   'connect',
@@ -70,6 +72,16 @@ export function useFakeClock(): void {
 /** Advance fake time by `ms` (0 = just let promises and due timers run). */
 export async function tick(ms = 0): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
+}
+
+/** Pending fake timeouts and intervals, not counting the coarse clock's `setImmediate`. */
+export async function pendingTimers(): Promise<number> {
+  await vi.advanceTimersByTimeAsync(0);
+  const clock = (
+    globalThis.setTimeout as unknown as { clock?: { timers?: Record<string, { type?: string }> } }
+  ).clock;
+  if (clock?.timers === undefined) return vi.getTimerCount();
+  return Object.values(clock.timers).filter((t) => t.type !== 'Immediate').length;
 }
 
 /** A pool on a fake driver, telemetry off, with an event log. Closed after the test. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/pool/options.js';
 import { PoolConfigError, PoolError } from '../../src/pool/errors.js';
+import { DEFAULTS } from '../../src/pool/options.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { PoolOptions } from '../../src/pool/types.js';
 import { FakeDriver } from '../support/fake-driver.js';
@@ -212,7 +212,8 @@ describe('pool options: name, order, minIdle, telemetry, unknown keys', () => {
     const capture = configError({ telemetry: { captureQueryText: 'yes' } });
     expect(capture.option).toBe('telemetry.captureQueryText');
     expect(capture.message).toContain('got "yes", expected true or false');
-    for (const bad of [true, 'on', null, []]) expect(configError({ telemetry: bad }).option).toBe('telemetry');
+    for (const bad of [true, 'on', null, []])
+      expect(configError({ telemetry: bad }).option).toBe('telemetry');
   });
 
   it('a bad option opens nothing and arms no timer', () => {
