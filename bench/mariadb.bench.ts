@@ -1,0 +1,231 @@
+/**
+ * MariaDB throughput: `SELECT 1` and a 100-row query (`SELECT seq FROM seq_1_to_100`,
+ * MariaDB's sequence engine) with 64 callers on 10 connections.
+ *
+ * Contenders, all with 10 connections and the same mariadb connector underneath
+ * (except mysql2):
+ * - cistern+mariadb: `pool.use((c) => c.query(sql))` (telemetry off, prePing on
+ *   with its default window, resetOnReturn on: the defaults a user gets);
+ * - mariadb.createPool: the connector's own pool, `pool.query(sql)`;
+ * - mysql2 createPool: `pool.query(sql)`.
+ * Interleaved: every repetition measures each contender once, in an order rotated
+ * per repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms).
+ * Full run: 3 repetitions of 10 s; --quick: 1 of 2 s.
+ *
+ * `mariadb-slap --concurrency=64` (C client, 64 connections, over TCP) is printed
+ * as the reference row when installed.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as mariadbConnector from 'mariadb';
+import * as mysql2 from 'mysql2/promise';
+import { mariadb } from '../src/drivers/mariadb/index.js';
+import { createPool } from '../src/index.js';
+import { MARIADB_URL, reachable } from '../test/support/servers.js';
+import { getGc } from './lib/gc.js';
+import { median, round } from './lib/stats.js';
+import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
+
+const CALLERS = 64;
+const CONNECTIONS = 10;
+const QUERIES = [
+  { name: 'select1', sql: 'SELECT 1' },
+  { name: 'rows100', sql: 'SELECT seq FROM seq_1_to_100' },
+] as const;
+
+interface Opened {
+  query(sql: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+interface Subject {
+  name: string;
+  open(): Promise<Opened>;
+}
+
+function connection(): { host: string; port: number; user: string; password?: string; database: string } {
+  const u = new URL(MARIADB_URL);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database: decodeURIComponent(u.pathname.slice(1) || 'test'),
+  };
+}
+
+const subjects: Subject[] = [
+  {
+    name: 'cistern+mariadb',
+    async open() {
+      const pool = createPool(mariadb(MARIADB_URL), {
+        size: CONNECTIONS,
+        maxOverflow: 0,
+        minIdle: CONNECTIONS,
+        telemetry: false,
+      });
+      await pool.ready();
+      return { query: (sql) => pool.use((c) => c.query(sql)), close: () => pool.close() };
+    },
+  },
+  {
+    name: 'mariadb.createPool',
+    async open() {
+      const pool = mariadbConnector.createPool({
+        ...connection(),
+        connectionLimit: CONNECTIONS,
+        minimumIdle: CONNECTIONS,
+        connectTimeout: 10_000,
+      });
+      await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('SELECT 1')));
+      return { query: (sql) => pool.query(sql), close: () => pool.end() };
+    },
+  },
+  {
+    name: 'mysql2 createPool',
+    async open() {
+      const pool = mysql2.createPool({ ...connection(), connectionLimit: CONNECTIONS });
+      await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('SELECT 1')));
+      return { query: (sql) => pool.query(sql), close: () => pool.end() };
+    },
+  },
+];
+
+interface Sample {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** 64 callers loop until the deadline; every latency is kept (bounded by the duration). */
+async function measure(opened: Opened, sql: string, durationMs: number): Promise<Sample> {
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  let failures = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const caller = async () => {
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= deadline) return;
+      try {
+        await opened.query(sql);
+      } catch {
+        failures++;
+        if (failures > 100) throw new Error(`more than 100 failed queries running ${sql}`);
+        continue;
+      }
+      if (count === latencies.length) {
+        const bigger = new Float64Array(latencies.length * 2);
+        bigger.set(latencies);
+        latencies = bigger;
+      }
+      latencies[count++] = performance.now() - t0;
+    }
+  };
+  await Promise.all(Array.from({ length: CALLERS }, caller));
+  const elapsed = performance.now() - started;
+  const sorted = latencies.subarray(0, count).sort();
+  return {
+    opsPerSec: (count / elapsed) * 1000,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+  };
+}
+
+const run = promisify(execFile);
+
+/** mariadb-slap over TCP: total queries / average seconds. */
+async function slap(sql: string, queries: number): Promise<number | undefined> {
+  const c = connection();
+  const args = [
+    `--host=${c.host}`,
+    `--port=${c.port}`,
+    '--protocol=tcp',
+    `--user=${c.user}`,
+    `--create-schema=${c.database}`,
+    `--concurrency=${CALLERS}`,
+    '--iterations=1',
+    `--number-of-queries=${queries}`,
+    `--query=${sql}`,
+  ];
+  if (c.password) args.push(`--password=${c.password}`);
+  try {
+    const { stdout } = await run('mariadb-slap', args, { timeout: 120_000 });
+    const m = /Average number of seconds to run all queries: ([\d.]+) seconds/.exec(stdout);
+    if (!m) return undefined;
+    return queries / Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+const scenario: BenchScenario = {
+  name: 'mariadb',
+  async skip() {
+    return (await reachable(MARIADB_URL))
+      ? undefined
+      : `MariaDB not reachable at ${new URL(MARIADB_URL).host}`;
+  },
+  async run(ctx: BenchContext): Promise<BenchResult[]> {
+    const repetitions = ctx.quick ? 1 : 3;
+    const durationMs = ctx.quick ? 2000 : 10_000;
+    const warmMs = ctx.quick ? 300 : 1000;
+    const gc = getGc();
+    const results: BenchResult[] = [];
+    for (const query of QUERIES) {
+      const opened: { subject: Subject; pool: Opened; samples: Sample[] }[] = [];
+      for (const subject of subjects) {
+        ctx.progress(`${query.name}: opening ${subject.name}`);
+        const pool = await subject.open();
+        ctx.progress(`${query.name}: warming up ${subject.name}`);
+        await measure(pool, query.sql, warmMs);
+        opened.push({ subject, pool, samples: [] });
+      }
+      try {
+        for (let rep = 0; rep < repetitions; rep++) {
+          for (let i = 0; i < opened.length; i++) {
+            const o = opened[(i + rep) % opened.length];
+            gc();
+            ctx.progress(`${query.name}: ${o.subject.name} (repetition ${rep + 1}/${repetitions})`);
+            o.samples.push(await measure(o.pool, query.sql, durationMs));
+          }
+        }
+      } finally {
+        for (const o of opened) await o.pool.close();
+      }
+      for (const o of opened) {
+        results.push({
+          scenario: `mariadb-${query.name}`,
+          subject: o.subject.name,
+          params: { callers: CALLERS, connections: CONNECTIONS, query: query.sql },
+          value: round(median(o.samples.map((s) => s.opsPerSec))),
+          unit: 'ops/s',
+          extra: {
+            p50Ms: round(median(o.samples.map((s) => s.p50Ms))),
+            p99Ms: round(median(o.samples.map((s) => s.p99Ms))),
+          },
+        });
+      }
+      ctx.progress(`${query.name}: mariadb-slap`);
+      const perSec = await slap(query.sql, ctx.quick ? 64 * 500 : 64 * 2000);
+      if (perSec !== undefined) {
+        results.push({
+          scenario: `mariadb-${query.name}`,
+          subject: 'mariadb-slap (C reference)',
+          params: { callers: CALLERS, connections: CALLERS, query: query.sql },
+          value: round(perSec),
+          unit: 'ops/s',
+        });
+      }
+    }
+    return results;
+  },
+};
+
+export default scenario;
