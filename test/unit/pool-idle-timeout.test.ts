@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { makePool, tick, useFakeClock } from '../support/pool-harness.js';
+
+useFakeClock();
+
+describe('idleTimeoutMs', () => {
+  it('closes idle connections beyond minIdle after the timeout, with reason idle', async () => {
+    const { pool, driver, log } = makePool({ size: 5, minIdle: 2, idleTimeoutMs: 1000, maxLifetimeMs: 0 });
+    await pool.ready();
+    const conns = await Promise.all(Array.from({ length: 5 }, () => pool.acquire()));
+    for (const c of conns) pool.release(c);
+    expect(pool.stats().idle).toBe(5);
+    await tick(999);
+    expect(log.of('close')).toHaveLength(0);
+    await tick(250); // the sweeper runs every idleTimeoutMs / 4
+    expect(log.closeReasons()).toEqual(['idle', 'idle', 'idle']);
+    expect(pool.stats()).toMatchObject({ idle: 2, size: 2 });
+    expect(driver.open.size).toBe(2);
+    // minIdle stays: no more closes however long the pool sits
+    await tick(3600_000);
+    expect(log.of('close')).toHaveLength(3);
+    expect(pool.stats().idle).toBe(2);
+  });
+
+  it('closes the least recently used first, keeping the warm ones', async () => {
+    const { pool, log } = makePool({
+      size: 3,
+      minIdle: 1,
+      idleTimeoutMs: 1000,
+      maxLifetimeMs: 0,
+      prePing: false,
+    });
+    const [a, b, c] = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    pool.release(a);
+    await tick(100);
+    pool.release(b);
+    await tick(100);
+    pool.release(c);
+    await tick(1500);
+    expect(log.of('close').map((e) => e.connectionId)).toEqual([a, b].map((x) => x.id));
+    expect(await pool.acquire()).toBe(c);
+  });
+
+  it('a connection used again in time is not closed', async () => {
+    const { pool, log } = makePool({ size: 2, idleTimeoutMs: 1000, maxLifetimeMs: 0, prePing: false });
+    const c = await pool.acquire();
+    for (let i = 0; i < 10; i++) {
+      pool.release(c);
+      await tick(800);
+      expect(await pool.acquire()).toBe(c);
+    }
+    pool.release(c);
+    expect(log.of('close')).toHaveLength(0);
+    await tick(1250);
+    expect(log.closeReasons()).toEqual(['idle']);
+  });
+
+  it('with minIdle 0 every idle connection closes', async () => {
+    const { pool } = makePool({ size: 3, idleTimeoutMs: 1000, maxLifetimeMs: 0 });
+    const conns = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    for (const c of conns) pool.release(c);
+    await tick(1250);
+    expect(pool.stats()).toMatchObject({ idle: 0, size: 0 });
+    expect(conns.every((c) => c.closed)).toBe(true);
+  });
+
+  it('never closes a checked-out connection', async () => {
+    const { pool, log } = makePool({ idleTimeoutMs: 1000, maxLifetimeMs: 0 });
+    const c = await pool.acquire();
+    await tick(10_000);
+    expect(c.closed).toBe(false);
+    expect(log.of('close')).toHaveLength(0);
+    pool.release(c);
+  });
+
+  it('idleTimeoutMs 0 keeps idle connections forever', async () => {
+    const { pool, log } = makePool({ size: 3, idleTimeoutMs: 0, maxLifetimeMs: 0 });
+    const conns = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    for (const c of conns) pool.release(c);
+    await tick(30 * 24 * 3600_000);
+    expect(log.of('close')).toHaveLength(0);
+    expect(pool.stats().idle).toBe(3);
+  });
+});
