@@ -80,9 +80,10 @@ export class MariadbDriver implements Driver<MariadbConnection> {
    * which also clears user variables, temporary tables, prepared statements and session
    * settings. Rejects when the connection cannot be restored, so the pool closes it.
    */
-  reset(conn: MariadbConnection): Promise<void> {
+  reset(conn: MariadbConnection): Promise<void> | undefined {
     if (this.#options.settings.resetConnection) return conn.raw.reset();
-    if (!conn.inTransaction) return Promise.resolve();
+    // nothing to undo: return synchronously, the pool's check-in stays on its fast path
+    if (!conn.inTransaction) return undefined;
     return impl(conn).control('ROLLBACK', ROLLBACK);
   }
 
