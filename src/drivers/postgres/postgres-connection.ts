@@ -57,6 +57,7 @@ export class PostgresConnection implements PgConnection {
   dead = false;
   #closing = false;
   #open = false;
+  #failHandshake: ((error: unknown) => void) | undefined;
   readonly #gate: SocketGate;
   readonly #status: TransactionStatus | undefined;
   readonly #observer: QueryObserver | undefined;
@@ -85,6 +86,7 @@ export class PostgresConnection implements PgConnection {
     const timeoutMs = ctx.timeoutMs;
     this.raw = createSql(config.url, {
       ...config.base,
+      password: this.#guardPassword(config.base.password),
       max: 1,
       socket: this.#gate.factory,
       onclose: this.#markDead,
@@ -95,6 +97,24 @@ export class PostgresConnection implements PgConnection {
         Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS ? timeoutMs / 1000 : null,
     });
     this.sql = this.#observer === undefined ? this.raw : observedSql(this.raw, this.#observer, this.#meta);
+  }
+
+  /**
+   * postgres.js calls a password function inside an async handler nobody awaits, so a
+   * rejection there would crash the process: turn it into a failed connect instead.
+   */
+  #guardPassword(
+    password: ResolvedPostgresConfig['base']['password'],
+  ): ResolvedPostgresConfig['base']['password'] {
+    if (typeof password !== 'function') return password;
+    return async () => {
+      try {
+        return await password();
+      } catch (error) {
+        this.#failHandshake?.(error);
+        return new Promise<string>(() => {});
+      }
+    };
   }
 
   /** Open the connection: resolves once a first round trip succeeded, rejects with a ConnectError. */
@@ -127,6 +147,7 @@ export class PostgresConnection implements PgConnection {
           }),
         );
       };
+      this.#failHandshake = fail;
       const onAbort = (): void => fail(ctx.signal.reason ?? abortError());
       if (ctx.signal.aborted) {
         onAbort();
@@ -142,6 +163,8 @@ export class PostgresConnection implements PgConnection {
         cleanup();
         this.pid = result.state?.pid ?? 0;
         this.#open = true;
+        this.#failHandshake = undefined;
+        this.#gate.opened();
         resolve(this);
       }, fail);
     });
@@ -218,6 +241,13 @@ export class PostgresConnection implements PgConnection {
   readonly #markDead = (): void => {
     if (this.dead) return;
     this.dead = true;
+    if (!this.#open) {
+      // During the handshake the instance must not be ended (see socket-gate.ts): fail the connect instead.
+      this.#failHandshake?.(
+        this.#gate.error ?? connectionClosedError(`the connection to ${this.#display} was closed`),
+      );
+      return;
+    }
     // From now on postgres.js rejects every new query at once (CONNECTION_ENDED) and never reconnects.
     this.raw.end({ timeout: 0 }).catch(ignore);
     if (this.#open && !this.#closing) {
@@ -232,10 +262,14 @@ export class PostgresConnection implements PgConnection {
     }
   };
 
+  /**
+   * A failed connect: destroy the socket, but do not end the postgres.js instance — ending it
+   * could reject its internal array-types query, an unhandled rejection (see socket-gate.ts).
+   * With its socket gone and reconnects left pending, the instance holds nothing and is collected.
+   */
   #abandon(error: unknown): void {
     this.dead = true;
     this.#gate.destroy(error);
-    this.raw.end({ timeout: 0 }).catch(ignore);
   }
 }
 

@@ -12,6 +12,16 @@
  *
  * The gate also keeps a permanent 'error' listener on the socket it opened, so a
  * socket error can never surface as an uncaught exception.
+ *
+ * During the handshake (until `opened()`), the gate keeps postgres.js from
+ * rejecting its internal array-types query (`fetch_types`): postgres.js awaits
+ * that query in an async function nobody handles, so its rejection would be an
+ * unhandled rejection — a process crash — when the socket dies in that window.
+ * So while handshaking, socket errors are recorded here instead of being emitted
+ * to postgres.js (the 'close' that follows still is), and a reconnect attempt is
+ * left pending forever instead of failing; the connection's own handshake fails
+ * the connect. The abandoned postgres.js instance then holds no socket and no
+ * timer and is garbage collected.
  */
 import net from 'node:net';
 import type { ParsedSocketOptions } from './postgres-js.js';
@@ -35,6 +45,7 @@ export class SocketGate {
   /** The first error the socket reported (ECONNRESET, ...), if any. */
   error: unknown;
   #refused = false;
+  #handshaking = true;
   #pending: ((error: unknown) => void) | undefined;
   readonly #status: TransactionStatus | undefined;
   readonly #describe: string;
@@ -51,10 +62,16 @@ export class SocketGate {
     return this.#refused;
   }
 
+  /** The handshake is over: from now on errors reach postgres.js and reconnects fail at once. */
+  opened(): void {
+    this.#handshaking = false;
+  }
+
   /** The `options.socket` function for postgres.js. */
   readonly factory = (options: ParsedSocketOptions): Promise<net.Socket> => {
     if (this.#refused || (this.socket !== undefined && this.socket.destroyed)) {
       this.#refused = true;
+      if (this.#handshaking) return new Promise<net.Socket>(() => {});
       return Promise.reject(
         connectionClosedError(
           `the connection to ${this.#describe} was closed; cistern does not let postgres.js reconnect it (the pool opens a new one)`,
@@ -67,6 +84,7 @@ export class SocketGate {
     socket.on('error', first ? this.#onError : ignore);
     if (first) {
       this.socket = socket;
+      this.#guardHandshakeErrors(socket);
       socket.once('close', this.#onSocketClose);
       if (this.#status !== undefined) socket.on('data', this.#status.onData);
     }
@@ -93,6 +111,30 @@ export class SocketGate {
     this.#refused = true;
     this.#pending?.(reason ?? connectionClosedError(`the connection to ${this.#describe} was closed`));
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy();
+  }
+
+  #guardHandshakeErrors(socket: net.Socket): void {
+    const emit = socket.emit;
+    const gate = this;
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+    });
+    socket.emit = function guardedEmit(
+      this: net.Socket,
+      event: string | symbol,
+      ...args: unknown[]
+    ): boolean {
+      if (event === 'error' && connected && gate.#handshaking) {
+        gate.#onError(args[0]);
+        return true;
+      }
+      return (emit as (this: net.Socket, e: string | symbol, ...a: unknown[]) => boolean).call(
+        this,
+        event,
+        ...args,
+      );
+    } as typeof socket.emit;
   }
 
   readonly #onError = (error: unknown): void => {
