@@ -107,3 +107,34 @@ describe.skipIf(!up)('postgres driver: no silent reconnect', () => {
     }
   });
 });
+
+describe.skipIf(!up)('postgres driver: a connection cut during the handshake', () => {
+  it('cut while postgres.js fetches array types: a ConnectError, no unhandled rejection, no reconnect', async () => {
+    const proxy = await startTcpProxy({ targetPort: Number(new URL(PG_URL).port) });
+    try {
+      const driver = postgres(proxy.url(PG_URL), { fetchTypes: true });
+      proxy.cutWhen((dir, chunk) => dir === 'up' && chunk.includes('pg_catalog.pg_type'));
+      const error = await driver.connect(connectCtx({ timeoutMs: 3000 })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).name).toBe('ConnectError');
+      expect(proxy.stats().accepted).toBe(1);
+      // give postgres.js every chance to reject its internal query (setup.ts would fail this test)
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('cut right after the startup answer, before the first query completes: same', async () => {
+    const proxy = await startTcpProxy({ targetPort: Number(new URL(PG_URL).port) });
+    try {
+      const driver = postgres(proxy.url(PG_URL), { fetchTypes: false });
+      proxy.cutWhen((dir, chunk) => dir === 'up' && chunk.includes('select 1'));
+      const error = await driver.connect(connectCtx({ timeoutMs: 3000 })).catch((e: unknown) => e);
+      expect((error as Error).name).toBe('ConnectError');
+      expect(proxy.stats().accepted).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

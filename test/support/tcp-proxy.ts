@@ -12,6 +12,8 @@
  * proxy.refuse();                    // new connections are accepted and closed at once
  * proxy.cutAll();                    // destroy every open connection now (both sides); returns the count
  * proxy.cutAll({ reset: true });     // same, with a TCP RST instead of a FIN
+ * proxy.cutWhen((dir, chunk) => dir === 'up' && chunk.includes('pg_type'));  // cut a connection
+ *                                    // (RST) the moment a chunk matches, before forwarding it; once
  * await proxy.close();               // cut everything and stop listening (idempotent)
  * ```
  *
@@ -53,6 +55,11 @@ export interface TcpProxy {
   slow(delayMs?: number): void;
   stall(): void;
   refuse(): void;
+  /**
+   * Cut (with a RST) any connection the moment one of its chunks matches, before that chunk is
+   * forwarded. `dir` is 'up' (client to server) or 'down'. The trigger fires once, then clears.
+   */
+  cutWhen(match: ((dir: 'up' | 'down', chunk: Buffer) => boolean) | undefined): void;
   /** Destroy every open connection, client and upstream side. Returns how many were cut. */
   cutAll(options?: { reset?: boolean }): number;
   stats(): TcpProxyStats;
@@ -84,6 +91,15 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   let closing: Promise<void> | undefined;
   const pipes = new Set<Pipe>();
   const counts = { accepted: 0, cut: 0 };
+  let trigger: ((dir: 'up' | 'down', chunk: Buffer) => boolean) | undefined;
+  /** True when the chunk fired the cut trigger (and the pipe is gone). */
+  const tripped = (pipe: Pipe, dir: 'up' | 'down', data: Buffer): boolean => {
+    if (trigger === undefined || !trigger(dir, data)) return false;
+    trigger = undefined;
+    counts.cut++;
+    destroyPipe(pipe, true);
+    return true;
+  };
 
   const destroyPipe = (pipe: Pipe, reset = false): void => {
     if (pipe.closed) return;
@@ -107,6 +123,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     upstream.on('error', () => destroyPipe(pipe));
     upstream.on('close', () => destroyPipe(pipe));
     upstream.on('data', (data: Buffer) => {
+      if (tripped(pipe, 'down', data)) return;
       pipe.toClient.push({ data });
       pump(pipe);
     });
@@ -172,6 +189,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     }
     pipes.add(pipe);
     client.on('data', (data: Buffer) => {
+      if (tripped(pipe, 'up', data)) return;
       pipe.toUpstream.push({ data });
       pump(pipe);
     });
@@ -220,6 +238,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     stall: () => setMode('stall'),
     refuse: () => setMode('refuse'),
     cutAll,
+    cutWhen(match) {
+      trigger = match;
+    },
     stats: () => ({ accepted: counts.accepted, open: pipes.size, cut: counts.cut }),
     close() {
       if (!closing) {
