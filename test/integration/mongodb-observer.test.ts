@@ -187,6 +187,20 @@ describe('mongodb command observation against the test server: failures', () => 
     await driver.close(conn);
   });
 
+  it('fails the scope of an acknowledged write whose document failed, with the code only', async () => {
+    const observer = recordingObserver();
+    const driver = mongodb(target.url);
+    const conn = await driver.connect(connectContext({ observer }));
+    await conn.collection('dup').insertOne({ _id: 'k' as never });
+    await expect(conn.collection('dup').insertOne({ _id: 'k' as never })).rejects.toMatchObject({
+      code: 11000,
+    });
+    const inserts = observer.seen.filter((s) => s.info.operation === 'insert');
+    expect(inserts.map((s) => s.error)).toEqual([undefined, expect.objectContaining({ code: 11000 })]);
+    expect((inserts[1].error as Error).message).not.toContain('dup');
+    await driver.close(conn);
+  });
+
   it('ends an open scope with an error when the socket dies mid-command', async () => {
     const observer = recordingObserver();
     const driver = mongodb(target.url, { retryReads: false });

@@ -19,6 +19,8 @@ function canonical(value: unknown): string {
 export function valuesEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
+  // scalars compare as JavaScript values (an int and a double of the same value are equal, as in MongoDB)
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   return canonical({ v: a }) === canonical({ v: b });
 }
 

@@ -30,6 +30,26 @@ interface StartedEvent {
 interface FinishedEvent {
   requestId: number;
   failure?: unknown;
+  reply?: { writeErrors?: Array<{ code?: unknown }>; writeConcernError?: { code?: unknown } };
+}
+
+/**
+ * A write the server acknowledged with `ok: 1` but whose documents failed (a
+ * duplicate key, a validation error): the span fails with the server's code. Only
+ * the code is kept; the server's message can quote document values.
+ */
+export class MongoWriteFailure extends Error {
+  readonly code: number | undefined;
+  constructor(code: unknown) {
+    super('the write failed on the server');
+    this.name = 'MongoWriteFailure';
+    this.code = typeof code === 'number' ? code : undefined;
+  }
+}
+
+function writeFailure(reply: FinishedEvent['reply']): MongoWriteFailure | undefined {
+  const failed = reply?.writeErrors?.[0] ?? reply?.writeConcernError;
+  return failed === undefined ? undefined : new MongoWriteFailure(failed.code);
 }
 
 /** The slice of a MongoClient's event emitter cistern uses. */
@@ -78,7 +98,7 @@ export function observeCommands(
       // an observer must never break a command
     }
   };
-  const onSucceeded = (event: FinishedEvent) => end(event);
+  const onSucceeded = (event: FinishedEvent) => end(event, writeFailure(event.reply));
   const onFailed = (event: FinishedEvent) => end(event, event.failure);
   client.on('commandStarted', onStarted);
   client.on('commandSucceeded', onSucceeded);
