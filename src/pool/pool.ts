@@ -66,9 +66,12 @@ export class Waiter<C> {
   heapIndex = -1;
   constructor(
     readonly start: number,
-    readonly deadline: number,
     readonly timeoutMs: number,
   ) {}
+  /** Computed, not stored: a stored double costs a heap number per waiter. */
+  get deadline(): number {
+    return this.start + this.timeoutMs;
+  }
 }
 
 const PING_FALSE = 'the driver reported the connection dead (ping returned false)';
@@ -99,9 +102,7 @@ export class Pool<C> extends PoolEmitter {
   readonly #records = new Map<C, Conn<C>>();
   readonly #idle = new Deque<Conn<C>>();
   readonly #waiters = new Deque<Waiter<C>>();
-  /** Waiters with the pool's default timeout, in arrival order: their deadlines are monotone. */
-  readonly #timeouts = new Deque<Waiter<C>>();
-  /** Waiters with a per-call timeout. */
+  /** Waiters with a per-call timeout (the others expire in arrival order from the head of `#waiters`). */
   readonly #custom = new WaiterHeap<C, Waiter<C>>();
   readonly #closing = new Set<Promise<void>>();
 
@@ -228,17 +229,14 @@ export class Pool<C> extends PoolEmitter {
       custom = true;
     }
     const start = now();
-    const waiter = new Waiter<C>(start, start + timeoutMs, timeoutMs);
-    const promise = new Promise<C>((resolve, reject) => {
-      waiter.resolve = resolve;
-      waiter.reject = reject;
-    });
+    const waiter = new Waiter<C>(start, timeoutMs);
+    pendingWaiter = waiter as Waiter<unknown>;
+    const promise = new Promise<C>(bindWaiter);
     if (this.#leakMs > 0) waiter.stack = captureStack();
     this.#waiters.push(waiter);
     this.#live++;
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
       if (custom) this.#custom.push(waiter);
-      else this.#timeouts.push(waiter);
       if (waiter.deadline < this.#timerAt) this.#armTimer(waiter.deadline);
     }
     if (signal !== undefined) {
@@ -275,8 +273,6 @@ export class Pool<C> extends PoolEmitter {
   #compact(): void {
     const q = this.#waiters;
     if (q.length > 64 && q.length > 2 * this.#live) q.filter(isLive);
-    const t = this.#timeouts;
-    if (t.length > 64 && t.length > 2 * this.#live) t.filter(isLive);
   }
 
   #nextWaiter(): Waiter<C> | undefined {
@@ -304,20 +300,21 @@ export class Pool<C> extends PoolEmitter {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
     const t = performance.now();
-    const q = this.#timeouts;
+    const q = this.#waiters;
+    const defaultTimeout = this.options.acquireTimeoutMs;
     let next = Number.POSITIVE_INFINITY;
-    for (let w = q.peek(); w !== undefined; w = q.peek()) {
-      if (w.settled) {
-        q.shift();
-        continue;
-      }
+    // Waiters with the pool's timeout have monotone deadlines in arrival order: walk from the
+    // head, skipping settled ones and those with their own timeout (they are in the heap).
+    for (let i = 0; i < q.length; i++) {
+      const w = q.at(i)!;
+      if (w.settled || w.timeoutMs !== defaultTimeout) continue;
       if (w.deadline > t) {
         next = w.deadline;
         break;
       }
-      q.shift();
       this.#expire(w);
     }
+    while (q.peek()?.settled) q.shift();
     for (let w = this.#custom.peek(); w !== undefined; w = this.#custom.peek()) {
       if (w.deadline > t) {
         if (w.deadline < next) next = w.deadline;
@@ -935,7 +932,6 @@ export class Pool<C> extends PoolEmitter {
         new PoolClosedError('the pool was closed while this caller waited for a connection'),
       );
     }
-    this.#timeouts.clear();
     for (const abort of this.#connectAborts)
       abort.abort(new PoolClosedError('the pool was closed while connecting'));
     const idle = this.#idle.toArray();
@@ -1078,6 +1074,16 @@ export class Pool<C> extends PoolEmitter {
     }
     this.#pump();
   }
+}
+
+let pendingWaiter: Waiter<unknown> | undefined;
+
+/** One shared promise executor: no closure allocated per waiter. */
+function bindWaiter(resolve: (conn: any) => void, reject: (error: unknown) => void): void {
+  const w = pendingWaiter!;
+  pendingWaiter = undefined;
+  w.resolve = resolve;
+  w.reject = reject;
 }
 
 function isLive<C>(w: Waiter<C>): boolean {
