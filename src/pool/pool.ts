@@ -561,6 +561,8 @@ export class Pool<C> extends PoolEmitter {
       if (done) return;
       done = true;
       if (timer !== undefined) clearTimeout(timer);
+      // close() gave up waiting for this ping and already closed (and uncounted) the connection
+      if (rec.state !== PINGING) return;
       this.#pinging--;
       if (error === undefined) {
         rec.lastUsedAt = now();
@@ -664,12 +666,14 @@ export class Pool<C> extends PoolEmitter {
         this.#resetting++;
         (pending as Promise<void>).then(
           () => {
+            if (rec.state !== RESETTING) return;
             this.#resetting--;
             this.#returnToPool(rec);
             this.#checkDrained();
             this.#pump();
           },
           (error) => {
+            if (rec.state !== RESETTING) return;
             this.#resetting--;
             this.#invalidateRec(rec, error);
             this.#afterClose();
@@ -958,7 +962,9 @@ export class Pool<C> extends PoolEmitter {
           this.#used--;
           this.#destroy(rec, 'poolClosed', true);
         } else if (rec.state !== CLOSED && rec.state !== ABANDONED) {
-          // pinging or resetting: their completion finds the connection closed
+          // pinging or resetting: uncount it now; their completion finds the connection closed
+          if (rec.state === PINGING) this.#pinging--;
+          else if (rec.state === RESETTING) this.#resetting--;
           this.#destroy(rec, 'poolClosed');
         }
       }
