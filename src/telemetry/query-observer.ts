@@ -59,8 +59,20 @@ class ObservedQuery implements QueryScope {
   }
 }
 
-export function createQueryObserver(deps: ObserverDeps): QueryObserver {
+/**
+ * A QueryObserver with one extra, optional capability: `active()` says whether
+ * anything would be recorded right now (an SDK is registered). A driver may check
+ * it per query and skip its own per-query observation work when it is false.
+ */
+export interface CisternQueryObserver extends QueryObserver {
+  active(): boolean;
+}
+
+export function createQueryObserver(deps: ObserverDeps): CisternQueryObserver {
   return {
+    active(): boolean {
+      return deps.tracer.get() !== undefined || deps.instruments() !== undefined;
+    },
     start(info: QueryInfo, meta: ConnectionMeta): QueryScope {
       const tracer = deps.tracer.get();
       const instruments = deps.instruments();

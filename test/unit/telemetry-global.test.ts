@@ -25,8 +25,11 @@ describe('global providers', () => {
     const rows = await pool.use((c) => c.query('SELECT $1', ['x']));
     await pool.transaction((c) => c.query('SELECT 1'));
     expect(rows.rows).toEqual([{ value: 'x' }]);
-    const observer = (driver.connections[0] as unknown as { observer: { start: Function } }).observer;
+    const observer = (
+      driver.connections[0] as unknown as { observer: { start: Function; active(): boolean } }
+    ).observer;
     expect(observer).toBeDefined();
+    expect(observer.active()).toBe(false);
     // the same shared no-op scope every time: nothing allocated per query
     const meta = driver.connections[0].meta;
     expect(observer.start({ text: 'SELECT 1' }, meta)).toBe(observer.start({ text: 'SELECT 2' }, meta));
@@ -40,8 +43,11 @@ describe('global providers', () => {
 
     const tracing = createTracing();
     const meter = createMetrics();
+    const observer = (driver.connections[0] as unknown as { observer: { active(): boolean } }).observer;
+    expect(observer.active()).toBe(false);
     trace.setGlobalTracerProvider(tracing.provider);
     metrics.setGlobalMeterProvider(meter.provider);
+    expect(observer.active()).toBe(true);
 
     await tracing.tracer.startActiveSpan('request', async (span) => {
       await pool.use((c) => c.query('SELECT * FROM after_sdk'));
