@@ -305,6 +305,8 @@ export class Pool<C> extends PoolEmitter {
     let next = Number.POSITIVE_INFINITY;
     // Waiters with the pool's timeout have monotone deadlines in arrival order: walk from the
     // head, skipping settled ones and those with their own timeout (they are in the heap).
+    // Collect first: expiring compacts `q`, which would shift the indices under the walk.
+    const expired: Waiter<C>[] = [];
     for (let i = 0; i < q.length; i++) {
       const w = q.at(i)!;
       if (w.settled || w.timeoutMs !== defaultTimeout) continue;
@@ -312,8 +314,9 @@ export class Pool<C> extends PoolEmitter {
         next = w.deadline;
         break;
       }
-      this.#expire(w);
+      expired.push(w);
     }
+    for (const w of expired) this.#expire(w);
     while (q.peek()?.settled) q.shift();
     for (let w = this.#custom.peek(); w !== undefined; w = this.#custom.peek()) {
       if (w.deadline > t) {
