@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { DisconnectError } from '../support/fake-driver.js';
+import { makePool, rejection, tick, useFakeClock } from '../support/pool-harness.js';
+
+useFakeClock();
+
+describe('use()', () => {
+  it('acquires, runs, releases and returns the result', async () => {
+    const { pool, log } = makePool({});
+    const result = await pool.use(async (c) => {
+      expect(pool.stats().used).toBe(1);
+      return `conn ${c.id}`;
+    });
+    expect(result).toBe('conn 1');
+    expect(pool.stats()).toMatchObject({ used: 0, idle: 1 });
+    expect(log.names()).toEqual(['connect', 'checkout', 'checkin']);
+  });
+
+  it('a plain error releases the connection and is rethrown', async () => {
+    const { pool, log } = makePool({});
+    const boom = new Error('syntax error at or near "selec"');
+    expect(await rejection(pool.use(() => Promise.reject(boom)))).toBe(boom);
+    expect(pool.stats()).toMatchObject({ used: 0, idle: 1, generation: 0 });
+    expect(log.of('invalidate')).toHaveLength(0);
+    // a synchronous throw too
+    expect(
+      await rejection(
+        pool.use(() => {
+          throw boom;
+        }),
+      ),
+    ).toBe(boom);
+    expect(pool.stats().idle).toBe(1);
+  });
+
+  it('a disconnect error invalidates the connection, clears the pool and is rethrown', async () => {
+    const { pool, log } = makePool({ size: 3 });
+    const [idle, held, victim] = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    pool.release(idle);
+    pool.release(victim); // lifo: use() gets the victim
+    const lost = new DisconnectError('Connection terminated unexpectedly');
+    let used: { closed: boolean; id: number } | undefined;
+    const error = await rejection(
+      pool.use(async (c) => {
+        used = c;
+        throw lost;
+      }),
+    );
+    expect(error).toBe(lost);
+    expect(used).toBe(victim);
+    expect(victim.closed).toBe(true);
+    expect(log.of('invalidate')).toEqual([{ connectionId: victim.id, error: lost }]);
+    expect(log.of('clear')).toEqual([{ generation: 1 }]);
+    // the idle one closed now as stale, the held one at its check-in
+    expect(idle.closed).toBe(true);
+    expect(held.closed).toBe(false);
+    pool.release(held);
+    expect(held.closed).toBe(true);
+    expect(log.of('close')).toEqual([
+      { connectionId: victim.id, reason: 'invalidated' },
+      { connectionId: idle.id, reason: 'stale' },
+      { connectionId: held.id, reason: 'stale' },
+    ]);
+    expect(pool.stats()).toMatchObject({ size: 0, used: 0, idle: 0, generation: 1 });
+    // check-in is still reported for the invalidated connection
+    expect(log.of('checkin').map((e) => e.connectionId)).toContain(victim.id);
+  });
+
+  it('a connection killed during fn is invalidated even when fn fails with a plain error', async () => {
+    const { pool, log } = makePool({});
+    await rejection(
+      pool.use(async (c) => {
+        c.kill();
+        throw new Error('query failed');
+      }),
+    );
+    expect(log.closeReasons()[0]).toBe('invalidated');
+    expect(pool.stats()).toMatchObject({ used: 0, idle: 0 });
+  });
+
+  it('a caller that released or invalidated inside fn is not released twice', async () => {
+    const { pool, log } = makePool({});
+    await pool.use(async (c) => {
+      pool.release(c);
+    });
+    await pool.use(async (c) => {
+      pool.invalidate(c, new Error('bad state'));
+    });
+    await rejection(
+      pool.use(async (c) => {
+        pool.invalidate(c);
+        throw new DisconnectError('gone');
+      }),
+    );
+    expect(log.of('checkin')).toHaveLength(3);
+    expect(pool.stats()).toMatchObject({ used: 0 });
+    await tick();
+  });
+
+  it('an isDisconnect that throws is treated as "not a disconnect"', async () => {
+    const { pool, driver } = makePool({});
+    driver.isDisconnect = () => {
+      throw new Error('bug in driver');
+    };
+    const boom = new Error('x');
+    expect(await rejection(pool.use(() => Promise.reject(boom)))).toBe(boom);
+    expect(pool.stats()).toMatchObject({ idle: 1, generation: 0 });
+  });
+
+  it('fn must be a function', async () => {
+    const { pool } = makePool({});
+    await expect(pool.use(undefined as never)).rejects.toThrow(TypeError);
+    expect(pool.stats()).toMatchObject({ used: 0, pending: 0, size: 0 });
+  });
+});
