@@ -100,6 +100,41 @@ describe.skipIf(!available)('mariadb driver: a proxy cutting every connection', 
     }
   });
 
+  it('pre-ping: a connection whose network stalls fails its ping (pingTimeoutMs) and is replaced', async () => {
+    proxy.pass();
+    const pool = createPool(mariadb(proxy.url(MARIADB_URL), { pingTimeoutMs: 200 }), {
+      size: 1,
+      maxOverflow: 0,
+      prePing: true,
+      prePingWindowMs: 0,
+      acquireTimeoutMs: 10_000,
+      telemetry: false,
+    });
+    const invalidated: unknown[] = [];
+    pool.on('invalidate', ({ error }) => {
+      invalidated.push(error);
+      // the ping failed: let the replacement connection through
+      proxy.pass();
+    });
+    try {
+      const first = await pool.use(async (c) => c.threadId);
+      proxy.stall();
+      // let the clock move past the last use, so the pool pings
+      await new Promise((r) => setTimeout(r, 30));
+      const [second, value] = await pool.use(async (c) => {
+        const [row] = await c.query('SELECT 7 AS v');
+        return [c.threadId, Number(row.v)] as const;
+      });
+      expect(value).toBe(7);
+      expect(second).not.toBe(first);
+      expect(invalidated.length).toBeGreaterThanOrEqual(1);
+      expect(invalidated.some((e) => (e as { errno?: number }).errno === 45042)).toBe(true); // ER_PING_TIMEOUT
+    } finally {
+      proxy.pass();
+      await pool.close();
+    }
+  });
+
   it('refusing proxy: waiting callers settle with errors, none hangs', async () => {
     proxy.refuse();
     const pool = createPool(mariadb(proxy.url(MARIADB_URL)), {
