@@ -4,6 +4,7 @@
  * with a ConnectError naming the target, never carrying the password.
  */
 import net from 'node:net';
+import { inspect } from 'node:util';
 import type { Connection } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MariadbConnection, mariadb } from '../../src/drivers/mariadb/index.js';
@@ -58,6 +59,14 @@ describe.skipIf(!available)('mariadb driver: connect failures', () => {
     const conn = await driver.connect(directContext());
     const [row] = await conn.query('SELECT CURRENT_USER() AS u');
     expect(row.u).toContain(account.user);
+    // neither the driver nor the connection shows the password when printed
+    for (const printed of [
+      inspect(driver, { depth: 8 }),
+      inspect(conn, { depth: 4 }),
+      JSON.stringify(driver.target),
+    ]) {
+      expect(printed).not.toContain(account.password);
+    }
     await driver.close(conn);
   });
 

@@ -69,6 +69,10 @@ describe.skipIf(!available)('mariadb driver: query observer', () => {
     expect(many.info).toEqual({ text: 'INSERT INTO obs_t (id) VALUES (?)', batchSize: 3 });
     expect(one.info).toEqual({ text: 'INSERT INTO obs_t (id) VALUES (?)' });
     expect(exec.info.text).toBe('SELECT COUNT(*) AS n FROM obs_t WHERE id > ?');
+    expect(exec.info.unparameterized).toBeUndefined();
+    await conn.query({ sql: 'SELECT ? AS v', values: [1] } as never);
+    const [objectForm] = take();
+    expect(objectForm.info).toEqual({ text: 'SELECT ? AS v' });
     await conn.query('DROP TEMPORARY TABLE obs_t');
   });
 

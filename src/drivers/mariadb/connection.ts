@@ -39,8 +39,9 @@ function textOf(sql: string | QueryOptions): string {
   return typeof sql === 'string' ? sql : sql.sql;
 }
 
-function hasValues(values: unknown): boolean {
-  return values !== undefined && !(Array.isArray(values) && values.length === 0);
+function hasValues(sql: string | QueryOptions, values: unknown): boolean {
+  const v = values ?? (typeof sql === 'object' ? (sql as { values?: unknown }).values : undefined);
+  return v !== undefined && !(Array.isArray(v) && v.length === 0);
 }
 
 /** No observer: every method is a straight call into the connector. */
@@ -48,7 +49,7 @@ export class PlainMariadbConnection implements MariadbConnection {
   readonly raw: Connection;
   readonly meta: ConnectionMeta;
   /** Our own socket under the connector, when we created it (not with TLS or a user `stream`). */
-  readonly socket: Socket | undefined;
+  readonly #socket: Socket | undefined;
   /** Set when the connector reported a fatal error. */
   dead = false;
   /**
@@ -63,7 +64,17 @@ export class PlainMariadbConnection implements MariadbConnection {
   constructor(raw: Connection, meta: ConnectionMeta, socket: Socket | undefined) {
     this.raw = raw;
     this.meta = meta;
-    this.socket = socket;
+    this.#socket = socket;
+  }
+
+  /**
+   * Tear the socket down with `error`: the connector then rejects every pending command
+   * at once. False when the socket is not ours (TLS, a user `stream`).
+   */
+  destroySocket(error?: Error): boolean {
+    if (this.#socket === undefined) return false;
+    this.#socket.destroy(error);
+    return true;
   }
 
   protected track<T>(promise: Promise<T>): Promise<T> {
@@ -149,13 +160,13 @@ export class ObservedMariadbConnection extends PlainMariadbConnection {
 
   override query<T = any>(sql: string | QueryOptions, values?: unknown): Promise<T> {
     const info: QueryInfo = { text: textOf(sql) };
-    if (!hasValues(values)) info.unparameterized = true;
+    if (!hasValues(sql, values)) info.unparameterized = true;
     return this.#observe(info, () => this.raw.query<T>(sql, values));
   }
 
   override execute<T = any>(sql: string | QueryOptions, values?: unknown): Promise<T> {
     const info: QueryInfo = { text: textOf(sql) };
-    if (!hasValues(values)) info.unparameterized = true;
+    if (!hasValues(sql, values)) info.unparameterized = true;
     return this.#observe(info, () => this.raw.execute<T>(sql, values));
   }
 

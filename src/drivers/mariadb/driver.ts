@@ -98,8 +98,7 @@ export class MariadbDriver implements Driver<MariadbConnection> {
     const raw = c.raw;
     if (c.dead || !raw.isValid()) return;
     if (c.pending > 0) {
-      if (c.socket !== undefined) c.socket.destroy(closedWhileBusy());
-      else raw.destroy();
+      if (!c.destroySocket(closedWhileBusy())) raw.destroy();
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -116,7 +115,7 @@ export class MariadbDriver implements Driver<MariadbConnection> {
     } finally {
       clearTimeout(timer);
     }
-    c.socket?.destroy();
+    c.destroySocket();
   }
 
   isDisconnect(error: unknown): boolean {
