@@ -52,13 +52,14 @@ describe.skipIf(!up)('postgres driver: no silent reconnect', () => {
       expect(isDisconnectError(dead[0])).toBe(true);
 
       const started = performance.now();
-      for (const attempt of [
+      const attempts: (() => PromiseLike<unknown>)[] = [
         () => conn.sql`select 1`,
         () => conn.query('select $1::int', [1]),
         () => conn.raw`select 2`,
         () => conn.raw.unsafe('select 3'),
         () => driver.begin!(conn, {}),
-      ]) {
+      ];
+      for (const attempt of attempts) {
         const error = await Promise.resolve()
           .then(attempt)
           .then(
