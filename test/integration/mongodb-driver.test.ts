@@ -263,6 +263,30 @@ describe('mongodb driver against the test server: sockets, death, failures', () 
     expect(String((errors[1] as Error).message)).toMatch(/Authentication failed/);
   });
 
+  it('configures each client: one pooled connection, a polling monitor, a direct connection, the pool timeout', async () => {
+    const d = driver();
+    const conn = await d.connect(connectContext({ timeoutMs: 4321 }));
+    expect(conn.raw.options).toMatchObject({
+      maxPoolSize: 1,
+      minPoolSize: 1,
+      serverMonitoringMode: 'poll',
+      directConnection: true,
+      serverSelectionTimeoutMS: 4321,
+      connectTimeoutMS: 4321,
+      monitorCommands: false,
+    });
+    await d.close(conn);
+    // the URL's own choices win over the pool's defaults
+    const custom = mongodb(`${target.url}?serverSelectionTimeoutMS=1234&directConnection=false`);
+    const conn2 = await custom.connect(connectContext({ timeoutMs: 4321 }));
+    expect(conn2.raw.options).toMatchObject({
+      serverSelectionTimeoutMS: 1234,
+      connectTimeoutMS: 4321,
+      directConnection: false,
+    });
+    await custom.close(conn2);
+  });
+
   it('rejects pool-owned options', () => {
     expect(() => mongodb(target.url, { maxPoolSize: 5 } as never)).toThrow(/maxPoolSize cannot be set/);
     expect(() => mongodb(target.url, { pingTimeoutMs: -1 })).toThrow(/pingTimeoutMs/);

@@ -43,6 +43,8 @@ export class MongoDriver implements Driver<MongoConnection> {
   readonly #password: string | undefined;
   readonly #pingTimeoutMs: number | undefined;
   readonly #closeTimeoutMs: number;
+  /** Timeouts neither the URL nor the options set: the pool's connect timeout fills them in. */
+  readonly #timeoutOptions: ReadonlyArray<'serverSelectionTimeoutMS' | 'connectTimeoutMS'>;
   readonly #states = new WeakMap<MongoConnection, ConnState>();
 
   constructor(url: string, options?: MongoDriverOptions) {
@@ -54,6 +56,9 @@ export class MongoDriver implements Driver<MongoConnection> {
     this.#pingTimeoutMs = pingTimeoutMs;
     this.#closeTimeoutMs = closeTimeoutMs;
     this.target = targetOf(info);
+    this.#timeoutOptions = (['serverSelectionTimeoutMS', 'connectTimeoutMS'] as const).filter(
+      (name) => client[name] === undefined && !info.params.has(name.toLowerCase()),
+    );
     this.#clientOptions = {
       serverMonitoringMode: 'poll',
       ...(wantsDirectConnection(info, client) ? { directConnection: true } : {}),
@@ -79,6 +84,7 @@ export class MongoDriver implements Driver<MongoConnection> {
       clientOptions,
       password: this.#password,
       closeTimeoutMs: this.#closeTimeoutMs,
+      timeoutOptions: this.#timeoutOptions,
       failFast: this.#clientOptions.directConnection === true,
       prepare: (c) => {
         for (const [event, toError] of Object.entries(DEATH_EVENTS)) {

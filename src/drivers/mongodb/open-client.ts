@@ -14,6 +14,8 @@ export interface OpenSettings {
   clientOptions: MongoClientOptions;
   password: string | undefined;
   closeTimeoutMs: number;
+  /** The timeout options (serverSelectionTimeoutMS, connectTimeoutMS) to set to the pool's connect timeout. */
+  timeoutOptions: ReadonlyArray<'serverSelectionTimeoutMS' | 'connectTimeoutMS'>;
   /** Fail at the first failed heartbeat instead of waiting for server selection (a single, direct host). */
   failFast: boolean;
   /** Called with the client before it connects, to attach listeners. */
@@ -25,11 +27,10 @@ export async function openClient(ctx: ConnectContext, settings: OpenSettings): P
   if (ctx.signal.aborted) throw connectError(url, ctx.signal.reason ?? new Error('aborted'), password);
   let client: MongoClient;
   try {
-    client = new MongoClient(url, {
-      serverSelectionTimeoutMS: ctx.timeoutMs,
-      connectTimeoutMS: ctx.timeoutMs,
-      ...settings.clientOptions,
-    });
+    const timeouts = Number.isFinite(ctx.timeoutMs)
+      ? Object.fromEntries(settings.timeoutOptions.map((name) => [name, ctx.timeoutMs]))
+      : {};
+    client = new MongoClient(url, { ...timeouts, ...settings.clientOptions });
   } catch (error) {
     throw connectError(url, error, password);
   }
