@@ -4,6 +4,7 @@
  *
  * Contenders, all with 10 connections and the same mariadb connector underneath
  * (except mysql2):
+ * - bare free list (floor): 10 connector connections, a free list, no checks;
  * - cistern+mariadb: `pool.use((c) => c.query(sql))` (telemetry off, prePing on
  *   with its default window, resetOnReturn on: the defaults a user gets);
  * - mariadb.createPool: the connector's own pool, `pool.query(sql)`;
@@ -54,7 +55,49 @@ function connection(): { host: string; port: number; user: string; password?: st
   };
 }
 
+/**
+ * The floor: 10 connector connections behind a bare free list and FIFO of waiters,
+ * no timeouts, no checks. What any pool on this connector can at best reach.
+ */
+async function openBare(): Promise<Opened> {
+  const conns = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () =>
+      mariadbConnector.createConnection({ ...connection(), connectTimeout: 10_000 }),
+    ),
+  );
+  const free = [...conns];
+  const waiters: ((c: mariadbConnector.Connection) => void)[] = [];
+  let head = 0;
+  const release = (c: mariadbConnector.Connection) => {
+    if (head < waiters.length) {
+      const w = waiters[head];
+      waiters[head++] = undefined as never;
+      if (head > 1024 && head * 2 > waiters.length) {
+        waiters.splice(0, head);
+        head = 0;
+      }
+      w(c);
+    } else free.push(c);
+  };
+  const acquire = (): Promise<mariadbConnector.Connection> | mariadbConnector.Connection =>
+    free.pop() ?? new Promise((resolve) => waiters.push(resolve));
+  return {
+    async query(sql) {
+      const c = await acquire();
+      try {
+        return await c.query(sql);
+      } finally {
+        release(c);
+      }
+    },
+    async close() {
+      await Promise.all(conns.map((c) => c.end()));
+    },
+  };
+}
+
 const subjects: Subject[] = [
+  { name: 'bare free list (floor)', open: openBare },
   {
     name: 'cistern+mariadb',
     async open() {

@@ -27,7 +27,8 @@ describe('mariadb options', () => {
     expect(r.config.password).toBe('s@cret');
     expect(r.display).toBe('mariadb://app:***@db.example:3307/shop');
     const m = resolveMariadbOptions('mysql://root@127.0.0.1/test');
-    expect(m.target).toMatchObject({ host: '127.0.0.1', port: 3306, database: 'test' });
+    expect(m.target).toMatchObject({ system: 'mysql', host: '127.0.0.1', port: 3306, database: 'test' });
+    expect(m.display).toBe('mysql://root@127.0.0.1:3306/test');
   });
 
   it('keeps the password out of enumeration, JSON and the display text', () => {

@@ -54,14 +54,18 @@ export function resolveMariadbOptions(
 ): ResolvedMariadbOptions {
   let fromUrl: Record<string, unknown> = {};
   let explicit: Record<string, unknown> = {};
+  let url: string | undefined;
   if (typeof input === 'string') {
-    fromUrl = parseMariadbUrl(input);
+    url = input;
     explicit = { ...overrides };
   } else {
     const opts = { ...input, ...overrides };
-    if (typeof opts.url === 'string') fromUrl = parseMariadbUrl(opts.url);
+    if (typeof opts.url === 'string') url = opts.url;
     explicit = opts as Record<string, unknown>;
   }
+  if (url !== undefined) fromUrl = parseMariadbUrl(url);
+  // until a server answers, a mysql:// URL is the best guess of what it is
+  const scheme = url !== undefined && /^mysql:/i.test(url) ? 'mysql' : 'mariadb';
   const config: Record<string, unknown> = { ...fromUrl };
   for (const [key, value] of Object.entries(explicit)) if (value !== undefined) config[key] = value;
   // the URL's password is non-enumerable: carry it over by hand
@@ -85,7 +89,7 @@ export function resolveMariadbOptions(
   const port = config.port === undefined ? 3306 : Number(config.port);
   const database = typeof config.database === 'string' ? config.database : undefined;
   const user = typeof config.user === 'string' ? config.user : undefined;
-  const target: DriverTarget = { system: 'mariadb', host, port };
+  const target: DriverTarget = { system: scheme, host, port };
   if (database !== undefined) target.database = database;
   if (user !== undefined) target.user = user;
 
@@ -93,6 +97,6 @@ export function resolveMariadbOptions(
   const where = socket === undefined ? `${host.includes(':') ? `[${host}]` : host}:${port}` : '';
   const secret = password === undefined || password === '' ? '' : ':***';
   const who = user === undefined ? '' : `${encodeURIComponent(user)}${secret}@`;
-  const display = `mariadb://${who}${where}/${database ?? ''}${socket === undefined ? '' : `?socketPath=${socket}`}`;
+  const display = `${scheme}://${who}${where}/${database ?? ''}${socket === undefined ? '' : `?socketPath=${socket}`}`;
   return { config, target, display, settings };
 }
