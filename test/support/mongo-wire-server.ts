@@ -31,6 +31,8 @@ export interface CommandRecord {
   name: string;
   db: string;
   connectionId: number;
+  /** 2013 (OP_MSG) or 2004 (OP_QUERY, the legacy handshake). */
+  opCode: number;
   /** True when the request was swallowed by a stall or dropped by a fail point. */
   unanswered: boolean;
 }
@@ -172,7 +174,13 @@ export class MongoWireServer {
       return;
     }
     const name = commandName(request.command);
-    const record: CommandRecord = { name, db: request.db, connectionId, unanswered: false };
+    const record: CommandRecord = {
+      name,
+      db: request.db,
+      connectionId,
+      opCode: request.opCode,
+      unanswered: false,
+    };
     this.commands.push(record);
     if (this.shouldStall(name)) {
       record.unanswered = true;
