@@ -84,9 +84,8 @@ export class SocketGate {
     socket.on('error', first ? this.#onError : ignore);
     if (first) {
       this.socket = socket;
-      this.#guardHandshakeErrors(socket);
+      this.#watch(socket);
       socket.once('close', this.#onSocketClose);
-      if (this.#status !== undefined) socket.on('data', this.#status.onData);
     }
     return new Promise<net.Socket>((resolve, reject) => {
       const fail = (error: unknown): void => {
@@ -113,27 +112,29 @@ export class SocketGate {
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy();
   }
 
-  #guardHandshakeErrors(socket: net.Socket): void {
-    const emit = socket.emit;
+  /**
+   * Sees every event of the socket before its listeners do, through one wrapper of
+   * `emit` (cheaper than a second 'data' listener, which makes Node copy the
+   * listener array on every chunk): feeds received bytes to the transaction status
+   * and, while handshaking, keeps 'error' from postgres.js (see above).
+   */
+  #watch(socket: net.Socket): void {
+    const emit = socket.emit as (this: net.Socket, event: string | symbol, ...args: unknown[]) => boolean;
     const gate = this;
+    const onData = this.#status?.onData;
     let connected = false;
     socket.once('connect', () => {
       connected = true;
     });
-    socket.emit = function guardedEmit(
-      this: net.Socket,
-      event: string | symbol,
-      ...args: unknown[]
-    ): boolean {
-      if (event === 'error' && connected && gate.#handshaking) {
-        gate.#onError(args[0]);
+    socket.emit = function watchedEmit(this: net.Socket, event: string | symbol, arg?: unknown): boolean {
+      if (event === 'data') {
+        onData?.(arg as Buffer);
+      } else if (event === 'error' && connected && gate.#handshaking) {
+        gate.#onError(arg);
         return true;
       }
-      return (emit as (this: net.Socket, e: string | symbol, ...a: unknown[]) => boolean).call(
-        this,
-        event,
-        ...args,
-      );
+      // biome-ignore lint/complexity/noArguments: forwards any extra event arguments without a rest array per call
+      return arguments.length <= 2 ? emit.call(this, event, arg) : emit.apply(this, arguments as never);
     } as typeof socket.emit;
   }
 
