@@ -1,0 +1,117 @@
+/** Pure parts of the PostgreSQL driver: protocol framing, error classification, statements, config. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/drivers/postgres/postgres-config.js';
+import { isDisconnectError, isRetryableError } from '../../src/drivers/postgres/postgres-errors.js';
+import { beginStatement } from '../../src/drivers/postgres/transaction-sql.js';
+import { TransactionStatus } from '../../src/drivers/postgres/transaction-status.js';
+
+function message(type: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, 'latin1');
+  header.writeUInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+const ready = (status: 'I' | 'T' | 'E') => message('Z', Buffer.from(status, 'latin1'));
+const dataRow = (text: string) => message('D', Buffer.from(text));
+const complete = (tag: string) => message('C', Buffer.from(`${tag}\0`));
+
+describe('TransactionStatus (ReadyForQuery framing)', () => {
+  it('follows the status byte of each ReadyForQuery', () => {
+    const s = new TransactionStatus();
+    s.onData(Buffer.concat([complete('BEGIN'), ready('T')]));
+    expect(s.inTransaction).toBe(true);
+    s.onData(Buffer.concat([complete('ROLLBACK'), ready('I')]));
+    expect(s.inTransaction).toBe(false);
+    s.onData(ready('E'));
+    expect(s.status).toBe(69);
+  });
+
+  it('is not fooled by row data that looks like a ReadyForQuery, at any chunk split', () => {
+    // A data row whose payload contains "Z\0\0\0\x05I"; the real status is 'T'.
+    const stream = Buffer.concat([
+      dataRow('xxZ\0\0\0\x05Ixx'),
+      dataRow('Z\0\0\0\x05I'),
+      complete('SELECT 2'),
+      ready('T'),
+      dataRow('a'.repeat(300)),
+      complete('SELECT 1'),
+      ready('T'),
+    ]);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 8 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const s = new TransactionStatus();
+        let from = 0;
+        for (const p of [...points, stream.length]) {
+          s.onData(stream.subarray(from, p));
+          from = p;
+        }
+        expect(String.fromCharCode(s.status)).toBe('T');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('every byte in its own chunk still ends on the right status', () => {
+    const stream = Buffer.concat([ready('T'), dataRow('hello'), complete('COMMIT'), ready('I')]);
+    const s = new TransactionStatus();
+    for (const byte of stream) s.onData(Buffer.from([byte]));
+    expect(s.inTransaction).toBe(false);
+  });
+});
+
+describe('error classification', () => {
+  it.each([
+    'CONNECTION_CLOSED',
+    'CONNECTION_ENDED',
+    'CONNECTION_DESTROYED',
+    'CONNECT_TIMEOUT',
+    'ECONNRESET',
+    'EPIPE',
+    'ECONNREFUSED',
+    'ETIMEDOUT',
+    '57P01',
+    '57P02',
+    '57P03',
+    '08006',
+    '08003',
+    '08P01',
+  ])('%s is a disconnect', (code) => {
+    expect(isDisconnectError(Object.assign(new Error('x'), { code }))).toBe(true);
+  });
+
+  it('looks through the cause chain, and not at messages', () => {
+    expect(isDisconnectError(new Error('wrapped', { cause: { code: 'ECONNRESET' } }))).toBe(true);
+    expect(isDisconnectError(new Error('ECONNRESET CONNECTION_CLOSED'))).toBe(false);
+    expect(isDisconnectError(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
+    expect(isDisconnectError(undefined)).toBe(false);
+  });
+
+  it('serialization failures and deadlocks are retryable, nothing else', () => {
+    expect(isRetryableError({ code: '40001' })).toBe(true);
+    expect(isRetryableError({ code: '40P01' })).toBe(true);
+    expect(isRetryableError({ code: '23505' })).toBe(false);
+    expect(isRetryableError({ code: 'ECONNRESET' })).toBe(false);
+  });
+});
+
+describe('transaction statements and config', () => {
+  it('builds begin statements from fixed keywords only', () => {
+    expect(beginStatement({})).toBe('begin');
+    expect(beginStatement({ isolation: 'serializable', readOnly: true })).toBe(
+      'begin isolation level serializable read only',
+    );
+    expect(() => beginStatement({ isolation: 'serializable; drop table x' as never })).toThrow(TypeError);
+  });
+
+  it('defaults: prepared statements on, array types fetched, notices ignored, application_name cistern', () => {
+    const c = resolveConfig('postgres://u:pw@h:1/d');
+    expect(c.prepare).toBe(true);
+    expect(c.base.fetch_types).toBe(true);
+    expect(c.base.connection).toEqual({ application_name: 'cistern' });
+    expect(c.tls).toBe(false);
+    expect(resolveConfig('postgres://h/d?sslmode=require').tls).toBe(true);
+    expect(resolveConfig('postgres://h/d?sslmode=disable').tls).toBe(false);
+  });
+});
