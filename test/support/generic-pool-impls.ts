@@ -8,6 +8,9 @@
 import type { EventEmitter } from 'node:events';
 import genericPool from 'generic-pool';
 import { vi } from 'vitest';
+import { createPool as createCisternPool } from '../../src/generic-pool/index.js';
+import { resetClock } from '../../src/pool/clock.js';
+import { isPoolError } from '../../src/pool/errors.js';
 
 export interface FactoryLike<T> {
   create(): Promise<T>;
@@ -39,8 +42,8 @@ export type ImplName = 'generic-pool' | 'cistern';
 
 export interface Impl {
   name: ImplName;
-  // biome-ignore lint/suspicious/noExplicitAny: options are deliberately loose (generic-pool ignores unknown keys)
-  createPool<T>(factory: FactoryLike<T>, opts?: Record<string, any>): PoolLike<T>;
+  /** Options are deliberately loose: generic-pool ignores unknown keys and parses strings. */
+  createPool<T>(factory: FactoryLike<T>, opts?: Record<string, unknown>): PoolLike<T>;
   /** The rejection of an acquire that waited longer than acquireTimeoutMillis. */
   isTimeoutError(error: unknown): boolean;
   /** The rejection of an acquire refused by maxWaitingClients. */
@@ -58,7 +61,8 @@ function message(error: unknown): string {
 export const realGenericPool: Impl = {
   name: 'generic-pool',
   createPool: (factory, opts) => genericPool.createPool(factory as never, opts) as unknown as PoolLike<never>,
-  isTimeoutError: (e) => e instanceof Error && e.name === 'TimeoutError' && /ResourceRequest timed out/.test(e.message),
+  isTimeoutError: (e) =>
+    e instanceof Error && e.name === 'TimeoutError' && /ResourceRequest timed out/.test(e.message),
   isQueueFullError: (e) => message(e) === 'max waitingClients count exceeded',
   isDrainingError: (e) => message(e) === 'pool is draining and cannot accept work',
   isNotBorrowedError: (e) => /Resource not currently part of this pool/.test(message(e)),
@@ -102,16 +106,42 @@ export async function flush(rounds = 10): Promise<void> {
   for (let i = 0; i < rounds; i++) await vi.advanceTimersByTimeAsync(0);
 }
 
-/** generic-pool's own `stopPool`: drain, then clear. */
+/** Fake timers, and a fresh read of the core's coarse clock (it caches one reading per macrotask). */
+export function useFakeClock(): void {
+  vi.useFakeTimers();
+  resetClock();
+}
+
+export function useRealClock(): void {
+  vi.useRealTimers();
+  resetClock();
+}
+
+/** generic-pool's own `stopPool`: drain, then clear (advancing fake time until both are done). */
 export async function stopPool(pool: PoolLike<unknown>): Promise<void> {
-  const done = pool.drain().then(() => pool.clear());
-  await vi.runAllTimersAsync();
+  let finished = false;
+  const done = pool
+    .drain()
+    .then(() => pool.clear())
+    .finally(() => {
+      finished = true;
+    });
+  for (let i = 0; i < 1000 && !finished; i++) await vi.advanceTimersByTimeAsync(100);
+  if (!finished) {
+    throw new Error(`stopPool: the pool did not drain (borrowed ${pool.borrowed}, pending ${pool.pending})`);
+  }
   await done;
 }
 
 /** Settle a promise into a result record without leaving a rejection unhandled. */
-export function settle<T>(promise: Promise<T>): { readonly state: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } {
-  const record: { state: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } = { state: 'pending' };
+export function settle<T>(promise: Promise<T>): {
+  readonly state: 'pending' | 'fulfilled' | 'rejected';
+  value?: T;
+  error?: unknown;
+} {
+  const record: { state: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } = {
+    state: 'pending',
+  };
   promise.then(
     (value) => {
       record.state = 'fulfilled';
@@ -125,5 +155,21 @@ export function settle<T>(promise: Promise<T>): { readonly state: 'pending' | 'f
   return record;
 }
 
+function hasCode(e: unknown, code: string): boolean {
+  return isPoolError(e) && e.code === code;
+}
+
+export const cistern: Impl = {
+  name: 'cistern',
+  createPool: (factory, opts) => createCisternPool(factory as never, opts) as unknown as PoolLike<never>,
+  isTimeoutError: (e) => hasCode(e, 'POOL_TIMEOUT') && (e as Error).name === 'PoolTimeoutError',
+  isQueueFullError: (e) =>
+    hasCode(e, 'POOL_QUEUE_FULL') && /max waitingClients count exceeded/.test(message(e)),
+  isDrainingError: (e) =>
+    hasCode(e, 'POOL_CLOSED') && /pool is draining and cannot accept work/.test(message(e)),
+  isNotBorrowedError: (e) =>
+    hasCode(e, 'POOL_MISUSE') && /Resource not currently part of this pool/.test(message(e)),
+};
+
 /** Every implementation the peer suite runs against. */
-export const impls: Impl[] = [realGenericPool];
+export const impls: Impl[] = [realGenericPool, cistern];

@@ -1,15 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flush, impls, type PoolLike, ResourceFactory, type Resource, settle, stopPool } from '../support/generic-pool-impls.js';
+import {
+  flush,
+  impls,
+  type PoolLike,
+  type Resource,
+  ResourceFactory,
+  settle,
+  stopPool,
+  useFakeClock,
+  useRealClock,
+} from '../support/generic-pool-impls.js';
 
 describe.each(impls)('generic-pool acquire/release ($name)', (impl) => {
   let pool: PoolLike<Resource> | undefined;
   beforeEach(() => {
-    vi.useFakeTimers();
+    useFakeClock();
   });
   afterEach(async () => {
     if (pool) await stopPool(pool);
     pool = undefined;
-    vi.useRealTimers();
+    useRealClock();
   });
 
   it('acquire creates a resource and lends it out', async () => {

@@ -1,12 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flush, impls, ResourceFactory, type Resource, settle } from '../support/generic-pool-impls.js';
+import {
+  flush,
+  impls,
+  type Resource,
+  ResourceFactory,
+  settle,
+  useFakeClock,
+  useRealClock,
+} from '../support/generic-pool-impls.js';
 
 describe.each(impls)('generic-pool drain/clear ($name)', (impl) => {
   beforeEach(() => {
-    vi.useFakeTimers();
+    useFakeClock();
   });
   afterEach(() => {
-    vi.useRealTimers();
+    useRealClock();
   });
 
   it('drain waits for every pending request and every loan, then acquire rejects', async () => {
@@ -140,36 +148,42 @@ describe.each(impls)('generic-pool drain/clear ($name)', (impl) => {
 
   // generic-pool issue #217 (open): clear() destroys idle resources but leaves them in the
   // available list, so the next acquire gets a destroyed resource. This case pins the bug.
-  it.runIf(impl.name === 'generic-pool')('clear without drain leaves destroyed resources available (bug #217)', async () => {
-    const factory = new ResourceFactory();
-    const pool = impl.createPool(factory, { max: 3 });
-    const r = await pool.acquire();
-    await pool.release(r);
-    await pool.clear();
-    expect(pool.available).toBe(1);
-    const again = await pool.acquire();
-    expect(factory.bin).toContain(again);
-    await pool.release(again);
-  });
+  it.runIf(impl.name === 'generic-pool')(
+    'clear without drain leaves destroyed resources available (bug #217)',
+    async () => {
+      const factory = new ResourceFactory();
+      const pool = impl.createPool(factory, { max: 3 });
+      const r = await pool.acquire();
+      await pool.release(r);
+      await pool.clear();
+      expect(pool.available).toBe(1);
+      const again = await pool.acquire();
+      expect(factory.bin).toContain(again);
+      await pool.release(again);
+    },
+  );
 
   // Deliberate difference: cistern's clear() really empties the idle list; the pool stays usable.
-  it.runIf(impl.name === 'cistern')('clear without drain empties the idle list and the pool stays usable', async () => {
-    const factory = new ResourceFactory();
-    const pool = impl.createPool(factory, { max: 3 });
-    const rs = await Promise.all([pool.acquire(), pool.acquire()]);
-    for (const r of rs) await pool.release(r);
-    await pool.clear();
-    expect(factory.destroyed).toBe(2);
-    expect(pool.available).toBe(0);
-    expect(pool.size).toBe(0);
-    const fresh = await pool.acquire();
-    expect(fresh.id).toBe(2);
-    expect(factory.bin).not.toContain(fresh);
-    await pool.release(fresh);
-    await pool.drain();
-    await pool.clear();
-    expect(factory.destroyed).toBe(3);
-  });
+  it.runIf(impl.name === 'cistern')(
+    'clear without drain empties the idle list and the pool stays usable',
+    async () => {
+      const factory = new ResourceFactory();
+      const pool = impl.createPool(factory, { max: 3 });
+      const rs = await Promise.all([pool.acquire(), pool.acquire()]);
+      for (const r of rs) await pool.release(r);
+      await pool.clear();
+      expect(factory.destroyed).toBe(2);
+      expect(pool.available).toBe(0);
+      expect(pool.size).toBe(0);
+      const fresh = await pool.acquire();
+      expect(fresh.id).toBe(2);
+      expect(factory.bin).not.toContain(fresh);
+      await pool.release(fresh);
+      await pool.drain();
+      await pool.clear();
+      expect(factory.destroyed).toBe(3);
+    },
+  );
 
   it.runIf(impl.name === 'cistern')('clear without drain refills min with fresh resources', async () => {
     const factory = new ResourceFactory();

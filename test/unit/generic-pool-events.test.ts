@@ -1,16 +1,24 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { impls, type PoolLike, type Resource, settle, stopPool } from '../support/generic-pool-impls.js';
+import {
+  impls,
+  type PoolLike,
+  type Resource,
+  settle,
+  stopPool,
+  useFakeClock,
+  useRealClock,
+} from '../support/generic-pool-impls.js';
 
 describe.each(impls)('generic-pool events and create errors ($name)', (impl) => {
   let pool: PoolLike<Resource> | undefined;
   beforeEach(() => {
-    vi.useFakeTimers();
+    useFakeClock();
   });
   afterEach(async () => {
     if (pool) await stopPool(pool);
     pool = undefined;
-    vi.useRealTimers();
+    useRealClock();
   });
 
   function failingFactory(failures: number) {
@@ -65,18 +73,21 @@ describe.each(impls)('generic-pool events and create errors ($name)', (impl) => 
   // fails its acquire timer can never fire (the microtask queue never drains) and the process
   // spins until it runs out of memory, so this case runs against cistern only, which retries
   // with a back-off and times out with the last create error as the cause.
-  it.runIf(impl.name === 'cistern')('with acquireTimeoutMillis a create that always fails ends in a timeout', async () => {
-    const factory = failingFactory(Number.POSITIVE_INFINITY);
-    pool = impl.createPool(factory, { max: 1, acquireTimeoutMillis: 1000 });
-    const errors: unknown[] = [];
-    pool.on('factoryCreateError', (e: unknown) => errors.push(e));
-    const request = settle(pool.acquire());
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(request.state).toBe('rejected');
-    expect(impl.isTimeoutError(request.error)).toBe(true);
-    expect(errors.length).toBeGreaterThan(0);
-    expect(pool.pending).toBe(0);
-  });
+  it.runIf(impl.name === 'cistern')(
+    'with acquireTimeoutMillis a create that always fails ends in a timeout',
+    async () => {
+      const factory = failingFactory(Number.POSITIVE_INFINITY);
+      pool = impl.createPool(factory, { max: 1, acquireTimeoutMillis: 1000 });
+      const errors: unknown[] = [];
+      pool.on('factoryCreateError', (e: unknown) => errors.push(e));
+      const request = settle(pool.acquire());
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(request.state).toBe('rejected');
+      expect(impl.isTimeoutError(request.error)).toBe(true);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(pool.pending).toBe(0);
+    },
+  );
 
   it('a failed create while opening min emits factoryCreateError', async () => {
     const factory = failingFactory(1);

@@ -1,15 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flush, impls, type PoolLike, ResourceFactory, type Resource, stopPool } from '../support/generic-pool-impls.js';
+import {
+  flush,
+  impls,
+  type PoolLike,
+  type Resource,
+  ResourceFactory,
+  stopPool,
+  useFakeClock,
+  useRealClock,
+} from '../support/generic-pool-impls.js';
 
 describe.each(impls)('generic-pool eviction of idle resources ($name)', (impl) => {
   let pool: PoolLike<Resource> | undefined;
   beforeEach(() => {
-    vi.useFakeTimers();
+    useFakeClock();
   });
   afterEach(async () => {
     if (pool) await stopPool(pool);
     pool = undefined;
-    vi.useRealTimers();
+    useRealClock();
   });
 
   async function fill(p: PoolLike<Resource>, n: number): Promise<Resource[]> {

@@ -1,15 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flush, impls, type PoolLike, ResourceFactory, type Resource, settle, stopPool } from '../support/generic-pool-impls.js';
+import {
+  flush,
+  impls,
+  type PoolLike,
+  type Resource,
+  ResourceFactory,
+  settle,
+  stopPool,
+  useFakeClock,
+  useRealClock,
+} from '../support/generic-pool-impls.js';
 
 describe.each(impls)('generic-pool min/max and maxWaitingClients ($name)', (impl) => {
   let pool: PoolLike<Resource> | undefined;
   beforeEach(() => {
-    vi.useFakeTimers();
+    useFakeClock();
   });
   afterEach(async () => {
     if (pool) await stopPool(pool);
     pool = undefined;
-    vi.useRealTimers();
+    useRealClock();
   });
 
   it('defaults to max 1 and min 0', () => {
@@ -90,9 +100,42 @@ describe.each(impls)('generic-pool min/max and maxWaitingClients ($name)', (impl
     expect(pool.size).toBe(0);
     const resource = await pool.acquire();
     await flush();
-    expect(factory.created).toBe(2);
-    expect(pool.size).toBe(2);
+    expect(factory.created).toBeGreaterThanOrEqual(2);
+    expect(pool.available).toBeGreaterThanOrEqual(1);
     await pool.release(resource);
+  });
+
+  // generic-pool's min counts every resource, borrowed or idle.
+  it.runIf(impl.name === 'generic-pool')('min counts borrowed resources too', async () => {
+    const factory = new ResourceFactory();
+    pool = impl.createPool(factory, { min: 2, max: 4 });
+    await flush();
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    await flush();
+    expect(factory.created).toBe(2);
+    expect(pool.available).toBe(0);
+    await pool.release(a);
+    await pool.release(b);
+  });
+
+  // Deliberate difference: cistern's min is the core's minIdle (HikariCP's minimumIdle): the
+  // pool may open resources beyond min to keep some idle while others are borrowed, never
+  // beyond max. Which ones and when is the core's business; the bound is what is pinned here.
+  it.runIf(impl.name === 'cistern')('min never takes the pool beyond max', async () => {
+    const factory = new ResourceFactory();
+    pool = impl.createPool(factory, { min: 2, max: 4, autostart: false });
+    const held: Resource[] = [];
+    for (let i = 0; i < 4; i++) {
+      held.push(await pool.acquire());
+      await flush();
+      expect(pool.size).toBeLessThanOrEqual(4);
+    }
+    expect(factory.created).toBe(4);
+    expect(new Set(held).size).toBe(4);
+    for (const r of held) await pool.release(r);
+    await flush();
+    expect(factory.created).toBe(4);
   });
 
   it('autostart: false opens min resources on start()', async () => {

@@ -1,15 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flush, impls, type PoolLike, ResourceFactory, type Resource, settle, stopPool } from '../support/generic-pool-impls.js';
+import {
+  flush,
+  impls,
+  type PoolLike,
+  type Resource,
+  ResourceFactory,
+  settle,
+  stopPool,
+  useFakeClock,
+  useRealClock,
+} from '../support/generic-pool-impls.js';
 
 describe.each(impls)('generic-pool priority ($name)', (impl) => {
   let pool: PoolLike<Resource> | undefined;
   beforeEach(() => {
-    vi.useFakeTimers();
+    useFakeClock();
   });
   afterEach(async () => {
     if (pool) await stopPool(pool);
     pool = undefined;
-    vi.useRealTimers();
+    useRealClock();
   });
 
   async function order(calls: number[], opts: Record<string, unknown>): Promise<number[]> {

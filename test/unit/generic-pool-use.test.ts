@@ -1,15 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flush, impls, type PoolLike, ResourceFactory, type Resource, settle, stopPool } from '../support/generic-pool-impls.js';
+import {
+  flush,
+  impls,
+  type PoolLike,
+  type Resource,
+  ResourceFactory,
+  settle,
+  stopPool,
+  useFakeClock,
+  useRealClock,
+} from '../support/generic-pool-impls.js';
 
 describe.each(impls)('generic-pool use() ($name)', (impl) => {
   let pool: PoolLike<Resource> | undefined;
   beforeEach(() => {
-    vi.useFakeTimers();
+    useFakeClock();
   });
   afterEach(async () => {
     if (pool) await stopPool(pool);
     pool = undefined;
-    vi.useRealTimers();
+    useRealClock();
   });
 
   it('passes a resource to fn and releases it afterwards', async () => {
@@ -92,21 +102,24 @@ describe.each(impls)('generic-pool use() ($name)', (impl) => {
     expect(pool.available).toBe(1);
   });
 
-  it.runIf(impl.name === 'cistern')('a synchronously throwing fn rejects use and destroys the resource', async () => {
-    const factory = new ResourceFactory();
-    pool = impl.createPool(factory);
-    const boom = new Error('sync boom');
-    const error = await pool
-      .use(() => {
-        throw boom;
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(error).toBe(boom);
-    await flush();
-    expect(factory.destroyed).toBe(1);
-    expect(pool.borrowed).toBe(0);
-  });
+  it.runIf(impl.name === 'cistern')(
+    'a synchronously throwing fn rejects use and destroys the resource',
+    async () => {
+      const factory = new ResourceFactory();
+      pool = impl.createPool(factory);
+      const boom = new Error('sync boom');
+      const error = await pool
+        .use(() => {
+          throw boom;
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBe(boom);
+      await flush();
+      expect(factory.destroyed).toBe(1);
+      expect(pool.borrowed).toBe(0);
+    },
+  );
 });
