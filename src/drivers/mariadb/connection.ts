@@ -57,9 +57,6 @@ export class PlainMariadbConnection implements MariadbConnection {
    * drops pending commands without settling them, so `close` must know.
    */
   pending = 0;
-  protected readonly settle = (): void => {
-    this.pending--;
-  };
 
   constructor(raw: Connection, meta: ConnectionMeta, socket: Socket | undefined) {
     this.raw = raw;
@@ -77,11 +74,21 @@ export class PlainMariadbConnection implements MariadbConnection {
     return true;
   }
 
+  /** Count the command as pending until it settles; the caller's promise keeps its rejection. */
   protected track<T>(promise: Promise<T>): Promise<T> {
     this.pending++;
-    promise.then(this.settle, this.settle);
-    return promise;
+    return promise.then(this.#settled, this.#failed) as Promise<T>;
   }
+
+  // bound once per connection: no closure per command
+  readonly #settled = (result: unknown): unknown => {
+    this.pending--;
+    return result;
+  };
+  readonly #failed = (error: unknown): never => {
+    this.pending--;
+    throw error;
+  };
 
   get threadId(): number {
     return this.raw.threadId ?? -1;
