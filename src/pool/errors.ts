@@ -95,9 +95,12 @@ export function abortReason(signal: AbortSignal): unknown {
   return error;
 }
 
-/** Mask the password of a URL-ish string: `postgres://user:secret@host/db` -> `postgres://user:***@host/db`. */
+/**
+ * Mask the password of a URL-ish string: `postgres://user:secret@host/db` -> `postgres://user:***@host/db`,
+ * also of every URL inside a longer message (a driver error that quotes its URL).
+ */
 export function maskUrl(url: string): string {
   return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[^@/?#]*@/gi, '$1:***@')
     .replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
 }

@@ -6,6 +6,7 @@ import {
   abortReason,
   ConnectError,
   isPoolError,
+  maskUrl,
   PoolClosedError,
   PoolConfigError,
   PoolMisuseError,
@@ -516,7 +517,9 @@ export class Pool<C> extends PoolEmitter {
   #connectFailed(raw: unknown, durationMs: number): void {
     const error = isPoolError(raw)
       ? raw
-      : new ConnectError(`could not connect to ${this.#targetText()}: ${errorMessage(raw)}`, { cause: raw });
+      : new ConnectError(`could not connect to ${this.#targetText()}: ${maskUrl(errorMessage(raw))}`, {
+          cause: raw,
+        });
     this.#lastConnectError = error;
     this.#connectFailures++;
     if (this.listeners.connectFailed !== undefined) this.emit('connectFailed', { error, durationMs });
