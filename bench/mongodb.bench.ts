@@ -124,7 +124,8 @@ async function measure(opened: Opened, durationMs: number): Promise<Sample> {
 /** The test server in a child process, so its work does not share the measured event loop. */
 async function startTestServer(): Promise<{ url: string; child: ChildProcess }> {
   const main = fileURLToPath(new URL('../test/support/mongo-wire-server-main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--import', tsx, main], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const timer = setTimeout(() => child.kill(), 20_000);
   try {
