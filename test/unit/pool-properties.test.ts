@@ -1,0 +1,531 @@
+/**
+ * Property-based test of the pool core: random sequences of acquires (plain,
+ * with a per-call timeout, with an abort signal), releases, invalidations,
+ * aborts, clock advances, failing and hanging connects, failing and hanging
+ * pings, killed connections, clear and close, run on the real Pool with a fake
+ * driver under fake timers. After every step the invariants of DESIGN.md are
+ * checked against the pool's stats() and against the driver's own view.
+ *
+ * Determinism: fake timers fake performance.now and setImmediate too, so the
+ * pool's coarse clock (src/pool/clock.ts, refreshed by a setImmediate) only
+ * moves when the test advances time; resetClock() drops a reading cached
+ * before the fakes were installed. Math.random (lifetime and backoff jitter)
+ * is seeded per run.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ConnectContext } from '../../src/drivers/driver.js';
+import { resetClock } from '../../src/pool/clock.js';
+import { isPoolError } from '../../src/pool/errors.js';
+import { Pool } from '../../src/pool/pool.js';
+import type { PoolOptions } from '../../src/pool/types.js';
+import { FakeConnection, FakeDriver } from '../support/fake-driver.js';
+
+/**
+ * The fake driver, with connect rewritten so a connect aborted by the pool
+ * never opens a connection afterwards (the base FakeDriver's delayed `finish`
+ * still opens one and leaks it in `open`), with an opt-in driver that ignores
+ * the abort signal (its late connection must be closed by the pool), and with
+ * hung pings tracked so the test knows how many pings the pool has in flight.
+ */
+class PropertyDriver extends FakeDriver {
+  ignoreAbort = false;
+  everIgnoredAbort = false;
+  readonly hungPings = new Set<FakeConnection>();
+  #id = 0;
+
+  override connect(ctx: ConnectContext): Promise<FakeConnection> {
+    this.connectAttempts++;
+    this.contexts.push(ctx);
+    const attempt = this.connectAttempts;
+    const ignoreAbort = this.ignoreAbort;
+    if (ignoreAbort) this.everIgnoredAbort = true;
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        if (ctx.signal.aborted && !ignoreAbort) return;
+        const e = this.controls.connectError;
+        const error = typeof e === 'function' ? (e as (n: number) => unknown)(attempt) : e;
+        if (error !== undefined) return reject(error);
+        const conn = new FakeConnection(++this.#id);
+        conn.onDead = ctx.onDead;
+        this.connects++;
+        this.open.add(conn);
+        this.all.push(conn);
+        this.maxOpen = Math.max(this.maxOpen, this.open.size);
+        resolve(conn);
+      };
+      if (!ignoreAbort) ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+      if (this.controls.connectHang) return;
+      if (this.controls.connectDelayMs > 0) setTimeout(finish, this.controls.connectDelayMs);
+      else queueMicrotask(finish);
+    });
+  }
+
+  override ping(conn: FakeConnection): Promise<boolean> {
+    if (this.controls.pingResult === 'hang' && !conn.dead) this.hungPings.add(conn);
+    return super.ping(conn);
+  }
+
+  /** Pings the pool still waits on: hung ones whose connection the pool has not closed (its ping timeout closes it). */
+  get pinging(): number {
+    let n = 0;
+    for (const c of this.hungPings) if (!c.closed) n++;
+    return n;
+  }
+}
+
+type Step =
+  | { t: 'acquire'; kind: 'plain' | 'timeout' | 'signal' | 'both'; timeoutMs: number }
+  | { t: 'release'; i: number }
+  | { t: 'invalidate'; i: number }
+  | { t: 'releaseAgain'; i: number }
+  | { t: 'abort'; i: number }
+  | { t: 'advance'; ms: number }
+  | { t: 'connectFail'; on: boolean }
+  | { t: 'connectHang'; on: boolean }
+  | { t: 'connectDelay'; ms: number }
+  | { t: 'ignoreAbort'; on: boolean }
+  | { t: 'ping'; result: 'ok' | 'false' | 'reject' | 'hang' }
+  | { t: 'reset'; async: boolean; fail: boolean }
+  | { t: 'kill'; i: number }
+  | { t: 'clear' }
+  | { t: 'close'; timeoutMs: number };
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      t: fc.constant('acquire' as const),
+      kind: fc.constantFrom('plain' as const, 'timeout' as const, 'signal' as const, 'both' as const),
+      timeoutMs: fc.integer({ min: 0, max: 300 }),
+    }),
+  },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('release' as const), i: fc.nat(20) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('invalidate' as const), i: fc.nat(20) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('releaseAgain' as const), i: fc.nat(20) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('abort' as const), i: fc.nat(20) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant('advance' as const),
+      ms: fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 100, max: 1500 })),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('connectFail' as const), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('connectHang' as const), on: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('connectDelay' as const), ms: fc.integer({ min: 0, max: 40 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('ignoreAbort' as const), on: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('ping' as const),
+      result: fc.constantFrom(
+        'ok' as const,
+        'ok' as const,
+        'false' as const,
+        'reject' as const,
+        'hang' as const,
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('reset' as const), async: fc.boolean(), fail: fc.boolean() }),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('kill' as const), i: fc.nat(20) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('clear' as const) }) },
+);
+
+/** Steps, with (in about half the runs) one close() somewhere in the second half, then more steps. */
+const stepsArb: fc.Arbitrary<Step[]> = fc
+  .tuple(
+    fc.array(stepArb, { minLength: 5, maxLength: 80, size: 'medium' }),
+    fc.option(
+      fc.record({
+        at: fc.double({ min: 0.5, max: 1, noNaN: true }),
+        timeoutMs: fc.integer({ min: 0, max: 400 }),
+      }),
+    ),
+  )
+  .map(([steps, close]) => {
+    if (close === null) return steps;
+    const at = Math.floor(steps.length * close.at);
+    return [...steps.slice(0, at), { t: 'close' as const, timeoutMs: close.timeoutMs }, ...steps.slice(at)];
+  });
+
+const optionsArb = fc.record({
+  size: fc.integer({ min: 1, max: 3 }),
+  maxOverflow: fc.integer({ min: 0, max: 2 }),
+  minIdle: fc.integer({ min: 0, max: 3 }),
+  acquireTimeoutMs: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constant(Number.POSITIVE_INFINITY)),
+  connectTimeoutMs: fc.integer({ min: 50, max: 300 }),
+  prePing: fc.boolean(),
+  prePingWindowMs: fc.integer({ min: 0, max: 100 }),
+  maxLifetimeMs: fc.oneof(fc.constant(0), fc.integer({ min: 50, max: 1500 })),
+  idleTimeoutMs: fc.oneof(fc.constant(0), fc.integer({ min: 20, max: 800 })),
+  maxUses: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 1, max: 4 })),
+  maxConnecting: fc.integer({ min: 1, max: 3 }),
+  maxWaiting: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 4 })),
+  order: fc.constantFrom('lifo' as const, 'fifo' as const),
+  leakTimeoutMs: fc.oneof(fc.constant(0), fc.integer({ min: 50, max: 500 })),
+  resetOnReturn: fc.boolean(),
+});
+
+type Options = Required<
+  Pick<
+    PoolOptions,
+    | 'size'
+    | 'maxOverflow'
+    | 'minIdle'
+    | 'acquireTimeoutMs'
+    | 'connectTimeoutMs'
+    | 'prePing'
+    | 'prePingWindowMs'
+    | 'maxLifetimeMs'
+    | 'idleTimeoutMs'
+    | 'maxUses'
+    | 'maxConnecting'
+    | 'maxWaiting'
+    | 'order'
+    | 'leakTimeoutMs'
+    | 'resetOnReturn'
+  >
+>;
+
+interface Request {
+  seq: number;
+  state: 'pending' | 'fulfilled' | 'rejected';
+  conn?: FakeConnection;
+  error?: unknown;
+  controller?: AbortController;
+  aborted: boolean;
+  timeoutMs: number;
+  /** The acquire may fail with PoolQueueFullError (the queue was full when it was called). */
+  mayBeQueueFull: boolean;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Run due fake timers and drain every promise chain (the fake clock does not move). */
+async function flush(): Promise<void> {
+  await vi.advanceTimersByTimeAsync(0);
+}
+
+async function advance(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
+  resetClock();
+}
+
+/** Plays one sequence; returns nothing, throws (expect) on the first broken invariant. */
+async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
+  const options: Options = { ...raw, minIdle: Math.min(raw.minIdle, raw.size) };
+  const max = options.size + options.maxOverflow;
+  const driver = new PropertyDriver();
+  const pool = new Pool(driver, { ...options, telemetry: false });
+  const requests: Request[] = [];
+  const held = new Map<FakeConnection, Request>();
+  const released: FakeConnection[] = [];
+  const violations: string[] = [];
+  let closeCalled = false;
+  let closePromise: Promise<void> | undefined;
+  let closeDone = false;
+  let connectFailures = 0;
+  let lastConnectFailureAt = Number.NEGATIVE_INFINITY;
+  pool.on('connectFailed', () => {
+    connectFailures++;
+    lastConnectFailureAt = performance.now();
+  });
+  const random = mulberry32(seed);
+  vi.spyOn(Math, 'random').mockImplementation(random);
+
+  const pending = () => requests.filter((r) => r.state === 'pending');
+
+  const acquire = (kind: Step & { t: 'acquire' }) => {
+    const seq = requests.length;
+    const hasTimeout = kind.kind === 'timeout' || kind.kind === 'both';
+    const hasSignal = kind.kind === 'signal' || kind.kind === 'both';
+    const req: Request = {
+      seq,
+      state: 'pending',
+      aborted: false,
+      timeoutMs: hasTimeout ? kind.timeoutMs : options.acquireTimeoutMs,
+      mayBeQueueFull: pending().length >= options.maxWaiting,
+    };
+    if (hasSignal) req.controller = new AbortController();
+    requests.push(req);
+    const acquireOptions =
+      hasTimeout || hasSignal
+        ? { timeoutMs: hasTimeout ? kind.timeoutMs : undefined, signal: req.controller?.signal }
+        : undefined;
+    pool.acquire(acquireOptions).then(
+      (conn) => {
+        req.state = 'fulfilled';
+        req.conn = conn;
+        if (held.has(conn))
+          violations.push(`connection ${conn.id} handed to #${seq} while #${held.get(conn)!.seq} holds it`);
+        if (conn.closed) violations.push(`#${seq} got closed connection ${conn.id}`);
+        if (conn.dead) violations.push(`#${seq} got dead connection ${conn.id}`);
+        if (!driver.open.has(conn))
+          violations.push(`#${seq} got connection ${conn.id} the driver does not have open`);
+        // arrival order: every earlier caller has been served or has given up
+        for (const earlier of requests) {
+          if (earlier.seq >= seq) break;
+          if (earlier.state === 'pending') {
+            violations.push(`#${seq} served before the earlier waiter #${earlier.seq}`);
+          }
+        }
+        held.set(conn, req);
+      },
+      (error: unknown) => {
+        req.state = 'rejected';
+        req.error = error;
+        const code = isPoolError(error) ? error.code : (error as Error)?.name;
+        const ok =
+          (code === 'POOL_TIMEOUT' && req.timeoutMs !== Number.POSITIVE_INFINITY) ||
+          (code === 'AbortError' && req.aborted) ||
+          (code === 'POOL_CLOSED' && closeCalled) ||
+          (code === 'POOL_QUEUE_FULL' && req.mayBeQueueFull) ||
+          (code === 'CONNECT_FAILED' && connectFailures > 0);
+        if (!ok) violations.push(`#${seq} rejected with an unexpected ${code}: ${(error as Error)?.message}`);
+      },
+    );
+  };
+
+  const check = (where: string) => {
+    const s = pool.stats();
+    const pinging = driver.pinging;
+    const liveHeld = [...held.keys()].filter((c) => !c.closed).length;
+    const problems = [...violations];
+    violations.length = 0;
+    const fail = (message: string) => problems.push(`${message} ${JSON.stringify(s)}`);
+    if (s.max !== max) fail(`max ${s.max} != size + maxOverflow ${max}`);
+    if (s.size > max) fail('more connections than size + maxOverflow');
+    if (driver.open.size > max) fail(`the driver has ${driver.open.size} connections open, max ${max}`);
+    if (!driver.everIgnoredAbort && driver.maxOpen > max) fail(`the driver once had ${driver.maxOpen} open`);
+    if (s.size !== s.idle + s.used + s.connecting) fail('size != idle + used + connecting');
+    if (driver.open.size !== s.idle + s.used) fail(`driver open ${driver.open.size} != idle + used`);
+    if (s.overflow !== Math.max(0, s.size - s.connecting - options.size)) fail('overflow != open - size');
+    if (s.connecting > options.maxConnecting) fail('more connects in flight than maxConnecting');
+    if (s.used !== liveHeld + pinging) fail(`used != held ${liveHeld} + pinging ${pinging}`);
+    if (s.pending !== pending().length) fail(`pending != ${pending().length} callers waiting`);
+    if (closeCalled && (s.pending !== 0 || s.idle !== 0))
+      fail('closed pool with waiters or idle connections');
+    for (const [conn, req] of held) {
+      if (conn.closed && !closeCalled) fail(`connection ${conn.id} closed while #${req.seq} holds it`);
+    }
+    if (!closeCalled) {
+      // overflow connections close at check-in: none of them sits idle
+      if (s.idle > 0 && s.size - s.connecting > options.size) fail('an overflow connection sits idle');
+      // the pump leaves no waiter next to an idle connection unless pings are in flight for all of them
+      if (s.pending > 0 && s.idle > 0 && pinging < s.pending)
+        fail('waiters and idle connections side by side');
+      // the pump opens connections for waiters unless at a limit or backing off after a failure
+      const canOpen = s.size < max && s.connecting < options.maxConnecting;
+      const backingOff = performance.now() - lastConnectFailureAt <= 2500;
+      if (s.pending > pinging + s.connecting && canOpen && !backingOff)
+        fail('waiters but no connect started');
+    }
+    if (problems.length > 0) {
+      throw new Error(`after ${where}:\n  ${problems.join('\n  ')}`);
+    }
+  };
+
+  const pick = <T>(list: T[], i: number): T | undefined =>
+    list.length === 0 ? undefined : list[i % list.length];
+
+  try {
+    await flush();
+    check('start');
+    for (const [n, step] of steps.entries()) {
+      switch (step.t) {
+        case 'acquire':
+          acquire(step);
+          break;
+        case 'release': {
+          const conn = pick([...held.keys()], step.i);
+          if (conn === undefined) break;
+          held.delete(conn);
+          released.push(conn);
+          pool.release(conn);
+          break;
+        }
+        case 'invalidate': {
+          const conn = pick([...held.keys()], step.i);
+          if (conn === undefined) break;
+          held.delete(conn);
+          released.push(conn);
+          pool.invalidate(conn, new Error('invalidated by the test'));
+          break;
+        }
+        case 'releaseAgain': {
+          const conn = pick(
+            released.filter((c) => !held.has(c)),
+            step.i,
+          );
+          if (conn === undefined) break;
+          expect(() => pool.release(conn)).toThrow(expect.objectContaining({ code: 'POOL_MISUSE' }));
+          break;
+        }
+        case 'abort': {
+          const abortable = requests.filter((r) => r.controller !== undefined && !r.aborted);
+          const waiting = abortable.filter((r) => r.state === 'pending');
+          const req = pick(waiting.length > 0 ? waiting : abortable, step.i);
+          if (req === undefined) break;
+          req.aborted = true;
+          req.controller!.abort();
+          break;
+        }
+        case 'advance':
+          await advance(step.ms);
+          break;
+        case 'connectFail':
+          driver.controls.connectError = step.on ? new Error('ECONNREFUSED') : undefined;
+          break;
+        case 'connectHang':
+          driver.controls.connectHang = step.on;
+          break;
+        case 'connectDelay':
+          driver.controls.connectDelayMs = step.ms;
+          break;
+        case 'ignoreAbort':
+          driver.ignoreAbort = step.on;
+          break;
+        case 'ping':
+          driver.controls.pingResult = step.result;
+          break;
+        case 'reset':
+          driver.controls.resetAsync = step.async;
+          driver.controls.resetError = step.fail ? new Error('reset failed') : undefined;
+          break;
+        case 'kill': {
+          const conn = pick([...driver.open], step.i);
+          conn?.kill();
+          break;
+        }
+        case 'clear':
+          pool.clear();
+          break;
+        case 'close': {
+          const p = pool.close({ timeoutMs: step.timeoutMs });
+          if (closePromise !== undefined) expect(p).toBe(closePromise);
+          else {
+            closeCalled = true;
+            closePromise = p;
+            p.then(
+              () => (closeDone = true),
+              (error) => violations.push(`close rejected: ${String(error)}`),
+            );
+          }
+          break;
+        }
+      }
+      await flush();
+      check(`step ${n} ${JSON.stringify(step)}`);
+    }
+
+    // Heal the driver: every caller still waiting is then served or times out, with nothing stuck.
+    driver.controls.connectError = undefined;
+    driver.controls.connectHang = false;
+    driver.controls.pingResult = 'ok';
+    driver.controls.resetError = undefined;
+    driver.ignoreAbort = false;
+    for (let round = 0; round < 100 && (pending().length > 0 || held.size > 0); round++) {
+      for (const conn of [...held.keys()]) {
+        held.delete(conn);
+        pool.release(conn);
+      }
+      await advance(100);
+      check(`healing round ${round}`);
+    }
+    expect(
+      pending().map((r) => r.seq),
+      'callers still waiting on a healthy driver',
+    ).toEqual([]);
+
+    // Close: everything settles, every connection is closed, later acquires fail at once.
+    const closing = pool.close({ timeoutMs: 100 });
+    if (!closeCalled) {
+      closeCalled = true;
+      closing.then(
+        () => (closeDone = true),
+        (error) => violations.push(`close rejected: ${String(error)}`),
+      );
+    }
+    for (let i = 0; i < 50 && !closeDone; i++) await advance(100);
+    await advance(1000);
+    check('close');
+    expect(closeDone, 'close() resolved').toBe(true);
+    expect(driver.open.size, 'connections left open after close').toBe(0);
+    expect(requests.filter((r) => r.state === 'pending')).toEqual([]);
+    const s = pool.stats();
+    expect({
+      size: s.size,
+      idle: s.idle,
+      used: s.used,
+      pending: s.pending,
+      connecting: s.connecting,
+    }).toEqual({
+      size: 0,
+      idle: 0,
+      used: 0,
+      pending: 0,
+      connecting: 0,
+    });
+    await expect(pool.acquire()).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    for (const r of requests) {
+      const key =
+        r.state === 'fulfilled' ? 'served' : isPoolError(r.error) ? r.error.code : (r.error as Error).name;
+      tally[key] = (tally[key] ?? 0) + 1;
+    }
+    tally.connects = (tally.connects ?? 0) + driver.connects;
+    tally.connectFailures = (tally.connectFailures ?? 0) + connectFailures;
+  } finally {
+    if (!closeDone) {
+      pool.close({ timeoutMs: 0 }).catch(() => undefined);
+      await advance(1000);
+    }
+    vi.mocked(Math.random).mockRestore();
+  }
+}
+
+const tally: Record<string, number> = {};
+
+describe('pool properties (random operation sequences on the fake driver)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    resetClock();
+    vi.restoreAllMocks();
+  });
+
+  it('holds every invariant after every step', async () => {
+    await fc.assert(
+      fc.asyncProperty(optionsArb, stepsArb, fc.integer(), async (options, steps, seed) => {
+        vi.useFakeTimers();
+        resetClock();
+        try {
+          await play(options, steps, seed);
+        } finally {
+          vi.useRealTimers();
+          resetClock();
+        }
+      }),
+      {
+        numRuns: Number(process.env.POOL_PROPERTY_RUNS ?? 800),
+        endOnFailure: process.env.POOL_PROPERTY_SHRINK === '0',
+      },
+    );
+    if (process.env.POOL_PROPERTY_TALLY) console.log(tally);
+  }, 120_000); // a pass takes a few seconds; the margin is for shrinking a counterexample
+});
