@@ -10,6 +10,11 @@
  *   and the AsyncLocalStorage context manager (enabled only while this subject
  *   runs, since it taxes every promise of the process).
  *
+ * A fourth subject, `telemetry off + ALS context`, runs with only the context
+ * manager enabled (and AsyncLocalStorage's promise hooks on, as after the first
+ * `context.with` of any traced app): what an OpenTelemetry set-up costs the
+ * process before cistern records anything.
+ *
  * The figures: ops/s (median over repetitions), the ratio to `telemetry off`,
  * and client CPU per query (process.cpuUsage delta / queries), whose difference
  * to `telemetry off` is what telemetry costs the client. Targets: SDK >= 0.9x,
@@ -130,20 +135,33 @@ const scenario: BenchScenario = {
     });
     let manager: AsyncLocalStorageContextManager | undefined;
 
+    const withContextManager = {
+      enter() {
+        manager = new AsyncLocalStorageContextManager().enable();
+        context.setGlobalContextManager(manager);
+        // the first context.with turns AsyncLocalStorage's promise hooks on, as in any traced app
+        context.with(context.active(), () => {});
+      },
+      exit() {
+        context.disable();
+        manager?.disable();
+      },
+    };
     const subjects: Subject[] = [
       { name: 'telemetry off', pool: makePool(false, 'bench-off'), opsPerSec: [], cpuUs: [] },
+      {
+        // what the SDK's context manager alone costs the process (no cistern telemetry at all)
+        name: 'telemetry off + ALS context',
+        pool: makePool(false, 'bench-off-als'),
+        ...withContextManager,
+        opsPerSec: [],
+        cpuUs: [],
+      },
       { name: 'no SDK', pool: makePool(undefined, 'bench-nosdk'), opsPerSec: [], cpuUs: [] },
       {
         name: 'SDK (batch spans + metrics)',
         pool: makePool({ tracerProvider, meterProvider }, 'bench-sdk'),
-        enter() {
-          manager = new AsyncLocalStorageContextManager().enable();
-          context.setGlobalContextManager(manager);
-        },
-        exit() {
-          context.disable();
-          manager?.disable();
-        },
+        ...withContextManager,
         opsPerSec: [],
         cpuUs: [],
       },

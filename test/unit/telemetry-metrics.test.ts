@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/index.js';
-import { createMetrics } from '../support/otel.js';
+import { createMetrics, createTracing } from '../support/otel.js';
 import { FakeSqlDriver, FakeSqlError } from '../support/telemetry-fake-driver.js';
 
 const pools: { close(): Promise<void> }[] = [];
@@ -140,6 +140,22 @@ describe('pool metrics', () => {
       }),
     ).toBe(1);
     expect(m.count('db.client.connection.create_time', { [POOL]: 'faults' })).toBe(2);
+  });
+
+  it('with spans on, each recorded duration is exactly its span duration', async () => {
+    const tracing = createTracing();
+    const metrics = createMetrics();
+    const pool = createPool(new FakeSqlDriver(), {
+      name: 'both',
+      telemetry: { tracerProvider: tracing.provider, meterProvider: metrics.provider },
+    });
+    pools.push(pool);
+    for (let i = 0; i < 3; i++) await pool.use((c) => c.query('SELECT 1'));
+    const spanSeconds = tracing.spans().reduce((sum, s) => sum + s.duration[0] + s.duration[1] / 1e9, 0);
+    const [point] = (await metrics.collect()).points('db.client.operation.duration', { [POOL]: 'both' });
+    const histogram = point.value as { sum: number; count: number };
+    expect(histogram.count).toBe(3);
+    expect(histogram.sum).toBeCloseTo(spanSeconds, 9);
   });
 
   it('two pools on one meter never mix', async () => {
