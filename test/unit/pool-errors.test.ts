@@ -76,9 +76,9 @@ describe('error classes', () => {
 describe('errors across two installed copies of cistern', () => {
   it('isPoolError and instanceof PoolError recognise an error of another copy by its Symbol.for brand', async () => {
     // a second module instance of errors.ts, as a second installed copy would be
-    const other = (await import(
-      '../../src/pool/errors.js?copy=2'
-    )) as typeof import('../../src/pool/errors.js');
+    type Errors = typeof import('../../src/pool/errors.js');
+    // @ts-expect-error the query string is how Vite loads a second instance; TypeScript cannot resolve it
+    const other = (await import('../../src/pool/errors.js?copy=2')) as Errors;
     expect(other.PoolError).not.toBe(PoolError);
     const foreign = new other.PoolTimeoutError('from the other copy', { cause: new Error('root') });
     expect(foreign).not.toBeInstanceOf(PoolTimeoutError); // a different class object
