@@ -12,17 +12,27 @@ import { PG_URL, serverAvailable } from '../support/servers.js';
 
 const available = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
 const url = new URL(PG_URL);
+// trust auth ignores the password, so one can be put in the URL to check it never leaks
+const urlWithPassword = new URL(PG_URL);
+if (!urlWithPassword.password) urlWithPassword.password = 'cistern-pw-secret';
+const PASSWORD = decodeURIComponent(urlWithPassword.password);
 
 describe.skipIf(!available)('telemetry with cistern/postgres', () => {
   let restoreContext: () => void;
   const tracing = createTracing();
   const metrics = createMetrics();
-  const pool = createPool(postgres(PG_URL), {
+  const pool = createPool(postgres(urlWithPassword.href), {
     name: 'pg-telemetry',
     size: 2,
     maxOverflow: 0,
     telemetry: { tracerProvider: tracing.provider, meterProvider: metrics.provider },
   });
+
+  const seen: ReturnType<typeof tracing.spans> = [];
+  const reset = () => {
+    seen.push(...tracing.spans());
+    tracing.exporter.reset();
+  };
 
   beforeAll(() => {
     restoreContext = useAsyncContext();
@@ -33,7 +43,6 @@ describe.skipIf(!available)('telemetry with cistern/postgres', () => {
   });
 
   it('a tagged-template query: CLIENT span with the parameterized text as sent', async () => {
-    tracing.exporter.reset();
     const secret = 'pg-param-secret-1';
     const rows = await pool.use(
       (c) => c.sql`select ${secret}::text as v, relname from pg_class where relname = ${'x'}`,
@@ -52,7 +61,7 @@ describe.skipIf(!available)('telemetry with cistern/postgres', () => {
   });
 
   it('an error: SQLSTATE as db.response.status_code and error.type, status ERROR', async () => {
-    tracing.exporter.reset();
+    reset();
     await expect(pool.use((c) => c.query('select * from no_such_table_cistern'))).rejects.toMatchObject({
       code: '42P01',
     });
@@ -62,7 +71,7 @@ describe.skipIf(!available)('telemetry with cistern/postgres', () => {
   });
 
   it('a transaction: INTERNAL span, BEGIN / query / COMMIT children, outcome committed', async () => {
-    tracing.exporter.reset();
+    reset();
     await tracing.tracer.startActiveSpan('request', async (parent) => {
       await pool.transaction((c) => c.query('select $1::int as n', [1]), { isolation: 'serializable' });
       parent.end();
@@ -79,7 +88,7 @@ describe.skipIf(!available)('telemetry with cistern/postgres', () => {
   });
 
   it('under contention each query is the child of its own caller', async () => {
-    tracing.exporter.reset();
+    reset();
     const callers = 20;
     await Promise.all(
       Array.from({ length: callers }, (_, i) =>
@@ -101,8 +110,12 @@ describe.skipIf(!available)('telemetry with cistern/postgres', () => {
     }
   });
 
-  it('metrics: operation duration and the pool gauges for this pool', async () => {
+  it('metrics: operation duration and the pool gauges for this pool; no password anywhere', async () => {
     const m = await metrics.collect();
+    expect(JSON.stringify(m.resourceMetrics)).not.toContain(PASSWORD);
+    reset();
+    expect(seen.length).toBeGreaterThan(25);
+    expect(JSON.stringify(seen.map((s) => [s.name, s.attributes, s.events]))).not.toContain(PASSWORD);
     expect(
       m.count('db.client.operation.duration', { 'db.client.connection.pool.name': 'pg-telemetry' }),
     ).toBeGreaterThan(20);
