@@ -111,24 +111,36 @@ export class Pool<T> extends EventEmitter {
     return this.#acquire(core);
   }
 
-  async #acquire(core: CorePool<T>): Promise<T> {
+  #acquire(core: CorePool<T>): Promise<T> {
     this.#pending++;
-    const timeoutMs = this.#config.acquireTimeoutMillis;
-    const start = timeoutMs === Number.POSITIVE_INFINITY ? 0 : now();
-    try {
-      let resource: T;
-      try {
-        resource = await core.acquire();
-      } catch (error) {
-        resource = await this.#keepWaiting(core, error, start);
-      }
-      this.#loans.add(resource);
-      return resource;
-    } finally {
-      this.#pending--;
-      if (this.#drainWaiters !== undefined) this.#checkDrained();
+    if (this.#config.acquireTimeoutMillis === Number.POSITIVE_INFINITY) {
+      return core.acquire().then(this.#lend, this.#retryForever);
     }
+    const start = now();
+    return core
+      .acquire()
+      .then(this.#lend, (error: unknown) =>
+        this.#keepWaiting(core, error, start).then(this.#lend, this.#fail),
+      );
   }
+
+  /** A waiting caller got its resource: it is on loan now. */
+  readonly #lend = (resource: T): T => {
+    this.#pending--;
+    this.#loans.add(resource);
+    if (this.#drainWaiters !== undefined) this.#checkDrained();
+    return resource;
+  };
+
+  /** A waiting caller failed for good. */
+  readonly #fail = (error: unknown): never => {
+    this.#pending--;
+    if (this.#drainWaiters !== undefined) this.#checkDrained();
+    throw error;
+  };
+
+  readonly #retryForever = (error: unknown): Promise<T> =>
+    this.#keepWaiting(this.#core!, error, 0).then(this.#lend, this.#fail);
 
   /** generic-pool semantics: a failed create does not fail the caller, who keeps waiting (until its timeout). */
   async #keepWaiting(core: CorePool<T>, error: unknown, start: number): Promise<T> {
