@@ -1,4 +1,43 @@
-/** `cistern/postgres`: the PostgreSQL driver, on postgres.js. */
+/**
+ * `cistern/postgres`: the PostgreSQL driver, on postgres.js (an optional peer dependency).
+ *
+ * ```ts
+ * import { createPool } from 'cistern';
+ * import { postgres } from 'cistern/postgres';
+ * const pool = createPool(postgres(process.env.DATABASE_URL, { applicationName: 'api' }), { size: 10 });
+ * const rows = await pool.use((c) => c.sql`select * from users where id = ${id}`);
+ * ```
+ *
+ * How it works, and why:
+ * - One pooled connection = one postgres.js instance with `max: 1` and exactly one
+ *   socket, opened eagerly by a first round trip in `connect` (a wrong database,
+ *   role or port fails there, as a `ConnectError` naming the target, password masked).
+ * - No silent reconnect: postgres.js reconnects on the next query after its socket
+ *   closed and replays queued queries. Here the socket comes from a factory that
+ *   refuses a second one; when the socket closes the connection is marked dead
+ *   (`onDead`), postgres.js is ended, and every later query on it rejects at once
+ *   with a disconnect code (`CONNECTION_ENDED` / `CONNECTION_CLOSED`).
+ * - No process crash from a dying socket: postgres.js's internal array-types query
+ *   and password callback run in handlers nobody awaits; the driver keeps their
+ *   failures from becoming unhandled rejections (see socket-gate.ts).
+ *   `sql.begin()` / `sql.reserve()` are not used (they hang or crash on a dead
+ *   socket, postgres.js issues 751, 1208, 1219): use `pool.transaction`.
+ * - `reset` (check-in) reads the transaction status PostgreSQL sends in every
+ *   ReadyForQuery: when idle it returns without a promise or a round trip; otherwise
+ *   it sends ROLLBACK (and `DISCARD ALL` with `discardOnReset`). With TLS the status
+ *   is not visible and ROLLBACK is always sent.
+ * - `fetchTypes` (default true): one catalog query per new connection (~2 ms) so
+ *   arrays work; with `false`, array columns come back as text (`'{1,2}'`) and
+ *   array parameters fail to serialize.
+ * - `prepare: false` for PgBouncer in transaction mode (no named statements).
+ * - Parameters are always sent apart from the text (tagged template, `query(text, params)`).
+ * - Telemetry: with an observer, `conn.sql` is a Proxy over the instance that reports
+ *   each query when it starts running (first `await` / `.execute()` / cursor) with
+ *   its `$1..$n` text; without one, `conn.sql` is the instance itself (no cost).
+ * - `pid` is the backend pid from the startup message (behind PgBouncer: PgBouncer's id).
+ * - Not supported on a pooled connection: `sql.listen`, `sql.subscribe` (they open
+ *   their own connections), `sql.end` (let the pool close connections).
+ */
 export type { PostgresDriverOptions } from './postgres-config.js';
 export type { PgConnection } from './postgres-connection.js';
 export { type PostgresDriver, postgres } from './postgres-driver.js';
