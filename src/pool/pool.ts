@@ -1059,7 +1059,9 @@ export class Pool<C> extends PoolEmitter {
     const o = this.options;
     if (this.#idle.length > 0) {
       const idleLimit = o.idleTimeoutMs;
-      let keep = this.#open - o.minIdle;
+      // idle connections beyond minIdle may close (HikariCP); counting used ones too closed warm
+      // idle ones under load, and the pump reopened them at once: churn every idleTimeoutMs
+      let keep = this.#idle.length - o.minIdle;
       const expired: [Conn<C>, CloseReason][] = [];
       // oldest-used first, so the most recently used ones stay warm
       const byAge = this.#idle.toArray().sort((a, b) => a.lastUsedAt - b.lastUsedAt);
