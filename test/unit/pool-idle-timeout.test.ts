@@ -22,6 +22,22 @@ describe('idleTimeoutMs', () => {
     expect(pool.stats().idle).toBe(2);
   });
 
+  it('counts only idle connections against minIdle: no close-and-reopen churn under load', async () => {
+    const { pool, driver, log } = makePool({ size: 5, minIdle: 2, idleTimeoutMs: 1000, maxLifetimeMs: 0 });
+    await pool.ready();
+    const held = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    await tick(10); // the sweeper refills minIdle: 3 used + 2 idle
+    expect(pool.stats()).toMatchObject({ used: 3, idle: 2, size: 5 });
+    const connects = driver.connects;
+    await tick(10_000);
+    expect(log.of('close')).toHaveLength(0);
+    expect(driver.connects).toBe(connects);
+    for (const c of held) pool.release(c);
+    await tick(1250);
+    expect(log.closeReasons()).toEqual(['idle', 'idle', 'idle']);
+    expect(pool.stats()).toMatchObject({ idle: 2, size: 2 });
+  });
+
   it('closes the least recently used first, keeping the warm ones', async () => {
     const { pool, log } = makePool({
       size: 3,
