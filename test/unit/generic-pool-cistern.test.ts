@@ -109,8 +109,9 @@ describe('cistern/generic-pool extras', () => {
     expect(factory.created).toBe(1);
   });
 
-  it('accepts telemetry: false and still works', async () => {
+  it('accepts telemetry: false and still works; pools are named generic-pool by default', async () => {
     pool = createPool(new ResourceFactory(), { max: 1, telemetry: false });
+    expect(pool.cistern?.name).toBe('generic-pool');
     await pool.release(await pool.acquire());
     expect(pool.available).toBe(1);
   });
