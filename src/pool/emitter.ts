@@ -22,17 +22,19 @@ export class PoolEmitter {
   }
 
   once<K extends PoolEventName>(event: K, listener: PoolListener<K>): this {
-    const wrapper: PoolListener<K> = (payload) => {
+    const wrapper: PoolListener<K> & { listener?: PoolListener<K> } = (payload) => {
       this.off(event, wrapper);
       listener(payload);
     };
+    // so that off(event, listener) also removes a listener added with once() (as Node's EventEmitter)
+    wrapper.listener = listener;
     return this.on(event, wrapper);
   }
 
   off<K extends PoolEventName>(event: K, listener: PoolListener<K>): this {
     const list = this.listeners[event] as PoolListener<K>[] | undefined;
     if (list === undefined) return this;
-    const next = list.filter((l) => l !== listener);
+    const next = list.filter((l) => l !== listener && (l as { listener?: unknown }).listener !== listener);
     (this.listeners as Record<string, unknown>)[event] = next.length === 0 ? undefined : next;
     return this;
   }
