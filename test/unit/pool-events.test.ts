@@ -86,6 +86,16 @@ describe('events', () => {
     expect(pool.on('leak', on)).toBe(pool);
   });
 
+  it('off(event, listener) also removes a listener added with once()', async () => {
+    const { pool } = makePool({});
+    const fn = vi.fn();
+    pool.once('checkout', fn);
+    pool.off('checkout', fn);
+    pool.release(await pool.acquire());
+    expect(fn).not.toHaveBeenCalled();
+    expect(pool.listenerCount('checkout')).toBe(1); // the harness log
+  });
+
   it('a listener added during an emit does not run for that emit; one removed during it still does', async () => {
     const { pool } = makePool({});
     const late = vi.fn();
