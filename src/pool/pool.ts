@@ -1107,7 +1107,8 @@ function isLive<C>(w: Waiter<C>): boolean {
 function captureStack(): string {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, captureStack);
-  return (holder.stack ?? '').replace(/^Error\n/, 'acquired at:\n');
+  // the header is 'Error' or, under a custom prepareStackTrace (source-map-support, vitest), 'Error: '
+  return (holder.stack ?? '').replace(/^Error[^\n]*\n/, 'acquired at:\n');
 }
 
 function errorMessage(error: unknown): string {
