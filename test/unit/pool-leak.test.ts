@@ -28,6 +28,7 @@ describe('leakTimeoutMs', () => {
     expect(leaks[0].heldMs).toBeLessThan(1250);
     expect(leaks[0].stack).toContain('checkOutAndForgetInLeakyHandler');
     expect(leaks[0].stack).toContain('pool-leak.test.ts');
+    expect(leaks[0].stack.startsWith('acquired at:\n')).toBe(true);
     // reported once, not on every sweep
     await tick(10_000);
     expect(log.of('leak')).toHaveLength(1);
