@@ -153,7 +153,7 @@ export class Pool<T> extends EventEmitter {
         if (remaining <= 0) {
           throw new PoolTimeoutError(
             `timed out after ${timeoutMs} ms waiting for a resource from pool '${core.name}'`,
-            { cause: error.cause ?? error },
+            { cause: error },
           );
         }
       }

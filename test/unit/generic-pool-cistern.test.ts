@@ -86,8 +86,10 @@ describe('cistern/generic-pool extras', () => {
     await vi.advanceTimersByTimeAsync(500);
     const error = await request;
     expect(error).toBeInstanceOf(PoolTimeoutError);
-    const cause = (error as PoolTimeoutError).cause as Error;
-    expect(cause === boom || (cause as { cause?: unknown }).cause === boom).toBe(true);
+    // the cause is the core's ConnectError, whose own cause is the factory's error
+    const cause = (error as PoolTimeoutError).cause as Error & { code?: string };
+    expect(cause.code).toBe('CONNECT_FAILED');
+    expect(cause.cause).toBe(boom);
     // the core backs off between attempts: a handful of creates, not a hot loop
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.length).toBeLessThan(10);
