@@ -49,6 +49,22 @@ describe.skipIf(!available)('mariadb driver: killed sessions', () => {
     await expect(driver.close(conn)).resolves.toBeUndefined();
   });
 
+  it('a connection dropped by the server (wait_timeout) while idle reports itself dead', async () => {
+    const driver = mariadb(MARIADB_URL);
+    const ctx = directContext();
+    const conn = await driver.connect(ctx);
+    await conn.query('SET SESSION wait_timeout = 1');
+    const dead = await eventually(
+      async () => ctx.dead.length,
+      (n) => n > 0,
+      8000,
+    );
+    expect(dead).toBe(1);
+    expect(driver.isDisconnect(ctx.dead[0])).toBe(true);
+    expect(driver.isAlive?.(conn)).toBe(false);
+    await expect(driver.close(conn)).resolves.toBeUndefined();
+  });
+
   it('pre-ping: the pool never hands out a connection KILLed while idle', async () => {
     const pool = createPool(mariadb(MARIADB_URL), {
       size: 2,
