@@ -886,6 +886,7 @@ export class Pool<C> extends PoolEmitter {
                 this.#used--;
                 this.#emitCheckin(rec);
                 this.#invalidateRec(rec, rollbackError);
+                this.#checkDrained();
                 this.#pump();
               }
             }
