@@ -226,6 +226,30 @@ describe('transaction() on the fake driver', () => {
     expect(log.of('checkin')).toHaveLength(1);
   });
 
+  it('a failing ROLLBACK while close() waits lets close finish at once', async () => {
+    const { pool, driver } = makePool({});
+    driver.rollback = async () => {
+      throw new Error('rollback failed');
+    };
+    let fail!: (e: Error) => void;
+    const tx = settle(
+      pool.transaction(
+        () =>
+          new Promise((_, reject) => {
+            fail = reject;
+          }),
+      ),
+    );
+    await tick();
+    const closing = settle(pool.close({ timeoutMs: 10_000 }));
+    await tick();
+    expect(closing.state).toBe('pending');
+    fail(new Error('boom'));
+    await tick();
+    expect(tx.state).toBe('rejected');
+    expect(closing.state).toBe('fulfilled');
+  });
+
   it('a disconnect inside the transaction skips ROLLBACK, invalidates and clears', async () => {
     const { pool, log } = makePool({});
     const lost = new DisconnectError('terminating connection due to administrator command');
