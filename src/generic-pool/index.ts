@@ -10,6 +10,10 @@ export function createPool<T>(factory: Factory<T>, opts?: Options): Pool<T> {
   return new Pool(factory, opts);
 }
 
+/** For `import genericPool from 'cistern/generic-pool'`, as with `import genericPool from 'generic-pool'`. */
+const genericPool = { createPool, Pool };
+export default genericPool;
+
 export {
   isPoolError,
   PoolClosedError,

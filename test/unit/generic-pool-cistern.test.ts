@@ -1,6 +1,6 @@
 // What cistern/generic-pool adds to generic-pool's API: these cases run against cistern only.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPool } from '../../src/generic-pool/index.js';
+import genericPool, { createPool, Pool } from '../../src/generic-pool/index.js';
 import { PoolConfigError, PoolTimeoutError } from '../../src/pool/errors.js';
 import type { PoolEvents } from '../../src/pool/types.js';
 import {
@@ -22,6 +22,14 @@ describe('cistern/generic-pool extras', () => {
     if (pool) await stopPool(pool as unknown as PoolLike<unknown>);
     pool = undefined;
     useRealClock();
+  });
+
+  it('offers the same default export as generic-pool: createPool and Pool', async () => {
+    expect(genericPool.createPool).toBe(createPool);
+    expect(genericPool.Pool).toBe(Pool);
+    pool = genericPool.createPool(new ResourceFactory(), { max: 1 });
+    expect(pool).toBeInstanceOf(Pool);
+    await pool.release(await pool.acquire());
   });
 
   it('pool.cistern is the core pool: its events report checkouts and why resources close', async () => {
