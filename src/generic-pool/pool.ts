@@ -99,7 +99,7 @@ export class Pool<T> extends EventEmitter {
     if (this.#draining) return Promise.reject(new PoolClosedError('pool is draining and cannot accept work'));
     const core = this.#core!;
     const limit = this.#config.maxWaitingClients;
-    if (limit !== Number.POSITIVE_INFINITY && this.#pending >= limit) {
+    if (limit !== Number.POSITIVE_INFINITY && this.pending >= limit) {
       const stats = core.stats();
       if (stats.idle < 1 && stats.max - stats.size < 1) {
         return Promise.reject(

@@ -79,6 +79,20 @@ describe('cistern/generic-pool extras', () => {
     await pool.release(next);
   });
 
+  it('leakTimeoutMs reports a loan held too long, with the stack of its acquire', async () => {
+    pool = createPool(new ResourceFactory(), { max: 1, leakTimeoutMs: 1000 });
+    const leaks: PoolEvents['leak'][] = [];
+    pool.cistern!.on('leak', (e) => leaks.push(e));
+    const r = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(900);
+    expect(leaks).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(leaks).toHaveLength(1);
+    expect(leaks[0].heldMs).toBeGreaterThanOrEqual(1000);
+    expect(leaks[0].stack).toContain('generic-pool-cistern.test.ts');
+    await pool.release(r);
+  });
+
   it('a timeout after failed creates carries the last create error as its cause', async () => {
     const boom = new Error('no route to host');
     pool = createPool<Resource>(

@@ -98,4 +98,39 @@ describe.each(impls)('generic-pool priority ($name)', (impl) => {
     expect(impl.isTimeoutError(low.error)).toBe(true);
     await p.release(high.value as Resource);
   });
+
+  it('maxWaitingClients counts waiters of every priority', async () => {
+    const p = impl.createPool(new ResourceFactory(), { max: 1, priorityRange: 2, maxWaitingClients: 2 });
+    pool = p;
+    const held = await p.acquire();
+    const a = settle(p.acquire(1));
+    const b = settle(p.acquire(0));
+    const refused = settle(p.acquire(0));
+    await flush();
+    expect(refused.state).toBe('rejected');
+    expect(impl.isQueueFullError(refused.error)).toBe(true);
+    expect(p.pending).toBe(2);
+    await p.release(held);
+    await flush();
+    expect(b.state).toBe('fulfilled');
+    await p.release(b.value as Resource);
+    await flush();
+    expect(a.state).toBe('fulfilled');
+    await p.release(a.value as Resource);
+  });
+
+  it('a resource destroyed by a high-priority holder is replaced for the next waiter', async () => {
+    const factory = new ResourceFactory();
+    const p = impl.createPool(factory, { max: 1, priorityRange: 2 });
+    pool = p;
+    const held = await p.acquire();
+    const low = settle(p.acquire(1));
+    await flush();
+    await p.destroy(held);
+    await flush();
+    expect(low.state).toBe('fulfilled');
+    expect(low.value).not.toBe(held);
+    expect(factory.created).toBe(2);
+    await p.release(low.value as Resource);
+  });
 });
