@@ -1,6 +1,7 @@
 import { metrics, trace } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../../src/index.js';
+import { createPool, type Pool } from '../../src/index.js';
+import type { InstrumentablePool } from '../../src/telemetry/index.js';
 import { createMetrics, createTracing, useAsyncContext } from '../support/otel.js';
 import { FakeSqlDriver } from '../support/telemetry-fake-driver.js';
 
@@ -16,6 +17,10 @@ afterEach(async () => {
   trace.disable();
   metrics.disable();
 });
+
+// compile-time: the real Pool is what instrumentPool accepts
+const acceptsPool = (pool: Pool<unknown>): InstrumentablePool => pool;
+void acceptsPool;
 
 describe('global providers', () => {
   it('with no SDK registered the observer does nothing and the pool works', async () => {
