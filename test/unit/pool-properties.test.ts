@@ -18,8 +18,8 @@ import type { ConnectContext } from '../../src/drivers/driver.js';
 import { resetClock } from '../../src/pool/clock.js';
 import { isPoolError } from '../../src/pool/errors.js';
 import { Pool } from '../../src/pool/pool.js';
-import type { PoolOptions } from '../../src/pool/types.js';
-import { FakeConnection, FakeDriver } from '../support/fake-driver.js';
+import type { AcquireOptions, PoolOptions } from '../../src/pool/types.js';
+import { DisconnectError, FakeConnection, FakeDriver, RetryableError } from '../support/fake-driver.js';
 
 /**
  * The fake driver, with connect rewritten so a connect aborted by the pool
@@ -64,6 +64,14 @@ class PropertyDriver extends FakeDriver {
     });
   }
 
+  /** When set, rollback rejects with this (a plain error, not a disconnect). */
+  rollbackError: unknown = undefined;
+
+  override async rollback(conn: FakeConnection): Promise<void> {
+    if (this.rollbackError !== undefined) throw this.rollbackError;
+    return super.rollback(conn);
+  }
+
   override ping(conn: FakeConnection): Promise<boolean> {
     if (this.controls.pingResult === 'hang' && !conn.dead) this.hungPings.add(conn);
     return super.ping(conn);
@@ -80,6 +88,15 @@ class PropertyDriver extends FakeDriver {
 type Step =
   | { t: 'acquire'; kind: 'plain' | 'timeout' | 'signal' | 'both'; timeoutMs: number }
   | { t: 'burst'; n: number; timeoutMs: number }
+  | {
+      t: 'use' | 'transaction';
+      kind: 'plain' | 'timeout' | 'signal';
+      timeoutMs: number;
+      holdMs: number;
+      outcome: 'ok' | 'error' | 'disconnect' | 'retryable';
+      retries: number;
+    }
+  | { t: 'rollbackFails'; on: boolean }
   | { t: 'release'; i: number }
   | { t: 'invalidate'; i: number }
   | { t: 'releaseAgain'; i: number }
@@ -112,6 +129,24 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       timeoutMs: fc.integer({ min: 0, max: 300 }),
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constantFrom('use' as const, 'transaction' as const),
+      kind: fc.constantFrom('plain' as const, 'timeout' as const, 'signal' as const),
+      timeoutMs: fc.integer({ min: 0, max: 300 }),
+      holdMs: fc.integer({ min: 0, max: 120 }),
+      outcome: fc.constantFrom(
+        'ok' as const,
+        'ok' as const,
+        'error' as const,
+        'disconnect' as const,
+        'retryable' as const,
+      ),
+      retries: fc.integer({ min: 0, max: 2 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('rollbackFails' as const), on: fc.boolean() }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('release' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('invalidate' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('releaseAgain' as const), i: fc.nat(20) }) },
@@ -208,13 +243,15 @@ type Options = Required<
 >;
 
 interface Request {
+  /** 'caller': the test holds what it gets; 'scoped': pool.use / pool.transaction hold it and give it back. */
+  owner: 'caller' | 'scoped';
+  signal?: AbortSignal;
   seq: number;
   calledAt: number;
   state: 'pending' | 'fulfilled' | 'rejected';
   conn?: FakeConnection;
   error?: unknown;
   controller?: AbortController;
-  aborted: boolean;
   timeoutMs: number;
   /** The acquire may fail with PoolQueueFullError (the queue was full when it was called). */
   mayBeQueueFull: boolean;
@@ -249,6 +286,8 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
   const pool = new Pool(driver, { ...options, telemetry: false });
   const requests: Request[] = [];
   const held = new Map<FakeConnection, Request>();
+  /** Connections held inside pool.use / pool.transaction callbacks. */
+  const busy = new Map<FakeConnection, Request>();
   const released: FakeConnection[] = [];
   const violations: string[] = [];
   let closeCalled = false;
@@ -263,7 +302,7 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     lastConnectFailureAt = performance.now();
   });
   pool.on('leak', ({ connectionId, heldMs }) => {
-    const holder = [...held.keys()].find((c) => driver.poolIds.get(c) === connectionId);
+    const holder = [...held.keys(), ...busy.keys()].find((c) => driver.poolIds.get(c) === connectionId);
     if (holder === undefined)
       violations.push(`leak reported for connection ${connectionId} that nobody holds`);
     if (heldMs < options.leakTimeoutMs) violations.push(`leak reported after ${heldMs} ms`);
@@ -278,31 +317,34 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     return requests.slice(firstPending).filter((r) => r.state === 'pending');
   };
 
-  const acquire = (kind: Step & { t: 'acquire' }) => {
+  const controllers = new Map<AbortSignal, AbortController>();
+  const scopedResults: { settled: boolean }[] = [];
+  // Every acquire, also those pool.use and pool.transaction make (retries included), goes through the model.
+  const realAcquire = pool.acquire.bind(pool);
+  let owner: Request['owner'] = 'scoped';
+  pool.acquire = (acquireOptions?: AcquireOptions) => {
     const seq = requests.length;
-    const hasTimeout = kind.kind === 'timeout' || kind.kind === 'both';
-    const hasSignal = kind.kind === 'signal' || kind.kind === 'both';
     const req: Request = {
+      owner,
+      signal: acquireOptions?.signal,
       seq,
       calledAt: performance.now(),
       state: 'pending',
-      aborted: false,
-      timeoutMs: hasTimeout ? kind.timeoutMs : options.acquireTimeoutMs,
+      timeoutMs: acquireOptions?.timeoutMs ?? options.acquireTimeoutMs,
       mayBeQueueFull:
         options.maxWaiting !== Number.POSITIVE_INFINITY && pending().length >= options.maxWaiting,
     };
-    if (hasSignal) req.controller = new AbortController();
+    owner = 'scoped';
+    if (req.signal !== undefined) req.controller = controllers.get(req.signal);
     requests.push(req);
-    const acquireOptions =
-      hasTimeout || hasSignal
-        ? { timeoutMs: hasTimeout ? kind.timeoutMs : undefined, signal: req.controller?.signal }
-        : undefined;
-    pool.acquire(acquireOptions).then(
+    const promise = realAcquire(acquireOptions);
+    promise.then(
       (conn) => {
         req.state = 'fulfilled';
         req.conn = conn;
-        if (held.has(conn))
-          violations.push(`connection ${conn.id} handed to #${seq} while #${held.get(conn)!.seq} holds it`);
+        const holder = held.get(conn) ?? busy.get(conn);
+        if (holder !== undefined)
+          violations.push(`connection ${conn.id} handed to #${seq} while #${holder.seq} holds it`);
         if (conn.closed) violations.push(`#${seq} got closed connection ${conn.id}`);
         if (conn.dead) violations.push(`#${seq} got dead connection ${conn.id}`);
         if (!driver.open.has(conn))
@@ -311,6 +353,10 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
         const first = pending()[0];
         if (first !== undefined && first.seq < seq) {
           violations.push(`#${seq} served before the earlier waiter #${first.seq}`);
+        }
+        if (req.owner === 'scoped') {
+          busy.set(conn, req);
+          return;
         }
         held.set(conn, req);
         if (autoRelease) {
@@ -328,12 +374,55 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
         }
         const ok =
           (code === 'POOL_TIMEOUT' && req.timeoutMs !== Number.POSITIVE_INFINITY) ||
-          (code === 'AbortError' && req.aborted) ||
+          (code === 'AbortError' && req.signal?.aborted === true) ||
           (code === 'POOL_CLOSED' && closeCalled) ||
           (code === 'POOL_QUEUE_FULL' && req.mayBeQueueFull) ||
           (code === 'CONNECT_FAILED' && connectFailures > 0);
         if (!ok) violations.push(`#${seq} rejected with an unexpected ${code}: ${(error as Error)?.message}`);
       },
+    );
+    return promise;
+  };
+
+  const signalFor = (withSignal: boolean): AbortSignal | undefined => {
+    if (!withSignal) return undefined;
+    const controller = new AbortController();
+    controllers.set(controller.signal, controller);
+    return controller.signal;
+  };
+
+  const acquire = (step: { kind: 'plain' | 'timeout' | 'signal' | 'both'; timeoutMs: number }) => {
+    const hasTimeout = step.kind === 'timeout' || step.kind === 'both';
+    const signal = signalFor(step.kind === 'signal' || step.kind === 'both');
+    owner = 'caller';
+    void pool.acquire(
+      hasTimeout || signal !== undefined
+        ? { timeoutMs: hasTimeout ? step.timeoutMs : undefined, signal }
+        : undefined,
+    );
+  };
+
+  const scoped = (step: Step & { t: 'use' | 'transaction' }) => {
+    const timeoutMs = step.kind === 'timeout' ? step.timeoutMs : undefined;
+    const signal = signalFor(step.kind === 'signal');
+    const fn = async (conn: FakeConnection) => {
+      await new Promise((resolve) => setTimeout(resolve, step.holdMs));
+      busy.delete(conn);
+      if (step.outcome === 'error') throw new Error('application error');
+      if (step.outcome === 'disconnect') throw new DisconnectError('server closed the connection');
+      if (step.outcome === 'retryable') throw new RetryableError('serialization failure');
+      return conn.id;
+    };
+    owner = 'scoped';
+    const result = { settled: false };
+    scopedResults.push(result);
+    const promise =
+      step.t === 'use'
+        ? pool.use(fn, timeoutMs === undefined && signal === undefined ? undefined : { timeoutMs, signal })
+        : pool.transaction(fn, { retries: step.retries, timeoutMs, signal });
+    promise.then(
+      () => (result.settled = true),
+      () => (result.settled = true),
     );
   };
 
@@ -341,6 +430,9 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     const s = pool.stats();
     const pinging = driver.pinging;
     const liveHeld = [...held.keys()].filter((c) => !c.closed).length;
+    // a scoped holder whose begin/commit failed on a dead connection never reaches the end of its callback
+    for (const c of busy.keys()) if (c.closed) busy.delete(c);
+    const liveBusy = busy.size;
     const problems = [...violations];
     violations.length = 0;
     const fail = (message: string) => problems.push(`${message} ${JSON.stringify(s)}`);
@@ -352,7 +444,8 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     if (driver.open.size !== s.idle + s.used) fail(`driver open ${driver.open.size} != idle + used`);
     if (s.overflow !== Math.max(0, s.size - s.connecting - options.size)) fail('overflow != open - size');
     if (s.connecting > options.maxConnecting) fail('more connects in flight than maxConnecting');
-    if (s.used !== liveHeld + pinging) fail(`used != held ${liveHeld} + pinging ${pinging}`);
+    if (s.used !== liveHeld + liveBusy + pinging)
+      fail(`used != held ${liveHeld} + in use() ${liveBusy} + pinging ${pinging}`);
     if (s.pending !== pending().length) fail(`pending != ${pending().length} callers waiting`);
     if (closeCalled && (s.pending !== 0 || s.idle !== 0))
       fail('closed pool with waiters or idle connections');
@@ -392,11 +485,18 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
         case 'acquire':
           acquire(step);
           break;
+        case 'use':
+        case 'transaction':
+          scoped(step);
+          break;
+        case 'rollbackFails':
+          driver.rollbackError = step.on ? new Error('rollback failed') : undefined;
+          break;
         case 'burst':
           // many callers at once, mixed kinds: long queues, lazy deletion and compaction
           for (let k = 0; k < step.n; k++) {
             const kind = (['plain', 'timeout', 'plain', 'signal', 'both'] as const)[k % 5];
-            acquire({ t: 'acquire', kind, timeoutMs: (step.timeoutMs * (k + 1)) % 301 });
+            acquire({ kind, timeoutMs: (step.timeoutMs * (k + 1)) % 301 });
           }
           break;
         case 'release': {
@@ -417,19 +517,33 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
         }
         case 'releaseAgain': {
           const conn = pick(
-            released.filter((c) => !held.has(c)),
+            released.filter((c) => !held.has(c) && !busy.has(c)),
             step.i,
           );
           if (conn === undefined) break;
-          expect(() => pool.release(conn)).toThrow(expect.objectContaining({ code: 'POOL_MISUSE' }));
+          let thrown: unknown;
+          try {
+            pool.release(conn);
+          } catch (error) {
+            thrown = error;
+          }
+          // the one exception: a connection close() took from a use() callback after its timeout is
+          // abandoned, and the first release of an abandoned connection is a silent no-op
+          const abandoned = closeCalled && conn.closed;
+          if (!abandoned && (thrown as { code?: string } | undefined)?.code !== 'POOL_MISUSE') {
+            violations.push(
+              `a second release of connection ${conn.id} (closed ${conn.closed}, dead ${conn.dead}) did not throw PoolMisuseError: ${String(thrown)}`,
+            );
+          }
           break;
         }
         case 'abort': {
-          const abortable = requests.filter((r) => r.controller !== undefined && !r.aborted);
+          const abortable = requests.filter(
+            (r) => r.controller !== undefined && !r.controller.signal.aborted,
+          );
           const waiting = abortable.filter((r) => r.state === 'pending');
           const req = pick(waiting.length > 0 ? waiting : abortable, step.i);
           if (req === undefined) break;
-          req.aborted = true;
           req.controller!.abort();
           break;
         }
@@ -488,7 +602,9 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     driver.controls.resetError = undefined;
     driver.ignoreAbort = false;
     autoRelease = true;
-    for (let round = 0; round < 300 && (pending().length > 0 || held.size > 0); round++) {
+    driver.rollbackError = undefined;
+    const busyScopes = () => scopedResults.some((r) => !r.settled);
+    for (let round = 0; round < 300 && (pending().length > 0 || held.size > 0 || busyScopes()); round++) {
       for (const conn of [...held.keys()]) {
         held.delete(conn);
         pool.release(conn);
@@ -516,6 +632,10 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     expect(closeDone, 'close() resolved').toBe(true);
     expect(driver.open.size, 'connections left open after close').toBe(0);
     expect(requests.filter((r) => r.state === 'pending')).toEqual([]);
+    expect(
+      scopedResults.filter((r) => !r.settled),
+      'use/transaction calls left unsettled',
+    ).toEqual([]);
     const s = pool.stats();
     expect({
       size: s.size,
