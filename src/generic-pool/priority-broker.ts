@@ -87,6 +87,8 @@ export class PriorityBroker<T> {
       this.core.release(resource);
       return;
     }
+    // a ticket withdrawn too late still served someone: withdraw another to stay one per request
+    if (ticket.cancelled) this.#withdraw();
     this.#settle(req);
     this.lend(resource);
     req.resolve(resource);
@@ -112,11 +114,7 @@ export class PriorityBroker<T> {
     if (req.settled) return;
     req.timer = undefined;
     this.#settle(req);
-    const ticket = this.#tickets.pop();
-    if (ticket !== undefined) {
-      ticket.cancelled = true;
-      ticket.abort.abort(CANCELLED);
-    }
+    this.#withdraw();
     const cause = this.lastCreateError();
     req.reject(
       new PoolTimeoutError(
@@ -125,6 +123,14 @@ export class PriorityBroker<T> {
       ),
     );
     this.settled();
+  }
+
+  /** Withdraw the newest outstanding core acquire (the older ones keep their place in line). */
+  #withdraw(): void {
+    const ticket = this.#tickets.pop();
+    if (ticket === undefined) return;
+    ticket.cancelled = true;
+    ticket.abort.abort(CANCELLED);
   }
 
   #settle(req: Request<T>): void {

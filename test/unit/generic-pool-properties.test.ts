@@ -98,6 +98,9 @@ describe.each(impls)('generic-pool invariants under random operations ($name)', 
             if (r.state === 'rejected') expect(impl.isTimeoutError(r.error)).toBe(true);
           }
           expect(pool.pending).toBe(0);
+          // cistern: no core acquire is left behind by the face (one per waiting request, no more)
+          const core = (pool as { cistern?: { stats(): { pending: number } } }).cistern;
+          if (core !== undefined) expect(core.stats().pending).toBe(0);
           await stopPool(pool);
           await flush();
           expect(destroyed).toBe(created);
