@@ -294,7 +294,7 @@ export class Pool<C> extends PoolEmitter {
   #armTimer(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(at - now())));
+    this.#timer = setTimeout(() => this.#onTimer(), timerDelay(Math.ceil(at - now())));
   }
 
   #onTimer(): void {
@@ -454,7 +454,7 @@ export class Pool<C> extends PoolEmitter {
         );
         abort.abort(error);
         fail(error);
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
     }
     let attempt: Promise<C>;
     try {
@@ -582,7 +582,10 @@ export class Pool<C> extends PoolEmitter {
       this.#pump();
     };
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
-      timer = setTimeout(() => finish(new Error(`pre-ping timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => finish(new Error(`pre-ping timed out after ${timeoutMs} ms`)),
+        timerDelay(timeoutMs),
+      );
     }
     let result: Promise<unknown>;
     try {
@@ -959,7 +962,7 @@ export class Pool<C> extends PoolEmitter {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.#drained = resolve;
-        if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimeout(resolve, timeoutMs);
+        if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimeout(resolve, timerDelay(timeoutMs));
       });
       if (timer !== undefined) clearTimeout(timer);
       this.#drained = undefined;
@@ -1115,6 +1118,14 @@ function captureStack(): string {
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/**
+ * Node fires a timer of more than 2^31 - 1 ms after 1 ms (TimeoutOverflowWarning): clamp, so a huge
+ * timeout waits about 24.8 days instead of firing at once (the waiter timer re-arms for the rest).
+ */
+function timerDelay(ms: number): number {
+  return Math.max(0, Math.min(ms, 2_147_483_647));
 }
 
 function sleep(ms: number): Promise<void> {
