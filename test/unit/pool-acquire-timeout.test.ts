@@ -132,6 +132,29 @@ describe('acquireTimeoutMs', () => {
     expect(waiter.state).toBe('fulfilled');
   });
 
+  it('a timeout beyond 2^31 - 1 ms (the Node timer limit) does not fire early nor spin', async () => {
+    const huge = 3_000_000_000;
+    const { pool } = makePool({
+      size: 1,
+      maxOverflow: 0,
+      acquireTimeoutMs: huge,
+      connectTimeoutMs: huge,
+      ...QUIET,
+    });
+    const held = await pool.acquire();
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const waiter = settle(pool.acquire());
+    await tick(60_000);
+    expect(waiter.state).toBe('pending');
+    expect(setTimeoutSpy.mock.calls.length).toBeLessThanOrEqual(1);
+    const closing = settle(pool.close({ timeoutMs: huge }));
+    await tick(60_000);
+    expect(closing.state).toBe('pending');
+    pool.release(held);
+    await tick();
+    expect(closing.state).toBe('fulfilled');
+  });
+
   it('uses one timer for all waiters, not one per waiter', async () => {
     const { pool } = makePool({ size: 1, maxOverflow: 0, acquireTimeoutMs: 1000, ...QUIET });
     const held = await pool.acquire();
