@@ -17,7 +17,7 @@ import {
   ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
   EVENT_CISTERN_POOL_WAIT,
 } from './semconv.js';
-import { TransactionState, TX_STATE_KEY } from './transaction-state.js';
+import { TransactionState, transactionKey } from './transaction-state.js';
 import type { InstrumentablePool } from './types.js';
 
 const NOOP_TX_SCOPE: TransactionScope = { attempt() {} };
@@ -34,10 +34,12 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
   const poolMetrics = new PoolMetrics(pool, options?.meterProvider);
   const poolName = pool.name;
   const descriptions = new DescriptionCache(poolName, options?.captureQueryText !== false);
+  const txKey = transactionKey(poolName);
   const observer = createQueryObserver({
     tracer,
     instruments: () => poolMetrics.instruments(),
     descriptions,
+    txKey,
   });
   const system = pool.driver.target.system;
 
@@ -56,7 +58,7 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
       if (info.readOnly !== undefined) attributes[ATTR_CISTERN_TX_READ_ONLY] = info.readOnly;
       const span = t.startSpan(`transaction ${poolName}`, { kind: SpanKind.INTERNAL, attributes }, parent);
       const state = new TransactionState(span, system);
-      const ctx = trace.setSpan(parent, span).setValue(TX_STATE_KEY, state);
+      const ctx = trace.setSpan(parent, span).setValue(txKey, state);
       let promise: Promise<T>;
       try {
         promise = context.with(ctx, run, undefined, state);
@@ -80,7 +82,7 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
       poolMetrics.instruments(); // notice a late global MeterProvider even for pools that run no observed query
       if (tracer.get() === undefined) return;
       const active = context.active();
-      const tx = active.getValue(TX_STATE_KEY) as TransactionState | undefined;
+      const tx = active.getValue(txKey) as TransactionState | undefined;
       if (tx !== undefined) {
         tx.waitMs += waitMs;
         return;

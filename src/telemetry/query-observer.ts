@@ -9,7 +9,7 @@ import { errorAttributes } from './attributes.js';
 import type { DescriptionCache } from './description-cache.js';
 import type { Instruments } from './instruments.js';
 import type { TracerSource } from './providers.js';
-import { type TransactionState, TX_STATE_KEY, txControlOf } from './transaction-state.js';
+import { type TransactionState, txControlOf } from './transaction-state.js';
 
 const NOOP_SCOPE: QueryScope = { end() {} };
 
@@ -18,6 +18,8 @@ export interface ObserverDeps {
   /** The pool's metric instruments now, or undefined when metrics are off. */
   instruments(): Instruments | undefined;
   descriptions: DescriptionCache;
+  /** This pool's transaction context key. */
+  txKey: symbol;
 }
 
 class ObservedQuery implements QueryScope {
@@ -94,7 +96,7 @@ export function createQueryObserver(deps: ObserverDeps): CisternQueryObserver {
       let tx: TransactionState | undefined;
       let control: ReturnType<typeof txControlOf>;
       if (tracer !== undefined) {
-        tx = active.getValue(TX_STATE_KEY) as TransactionState | undefined;
+        tx = active.getValue(deps.txKey) as TransactionState | undefined;
         if (tx !== undefined) control = txControlOf(info.operation);
       }
       return new ObservedQuery(

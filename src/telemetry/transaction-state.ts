@@ -15,8 +15,14 @@ import {
   EVENT_CISTERN_TX_ATTEMPT,
 } from './semconv.js';
 
-/** Context key under which the running transaction's state travels with the async context. */
-export const TX_STATE_KEY = createContextKey('cistern.transaction');
+/**
+ * A context key under which a pool's running transaction travels with the async
+ * context. One key per pool: a query of pool B inside a transaction of pool A is
+ * not part of A's transaction.
+ */
+export function transactionKey(poolName: string): symbol {
+  return createContextKey(`cistern.transaction ${poolName}`);
+}
 
 export type TxControl = 'begin' | 'commit' | 'rollback' | undefined;
 

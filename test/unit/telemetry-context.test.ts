@@ -213,6 +213,32 @@ describe('transaction spans', () => {
     expect(spans().filter((s) => parentOf(s) === tx.spanContext().spanId)).toHaveLength(0);
   });
 
+  it("another pool's work inside a transaction is nested but not counted as the transaction's", async () => {
+    const { pool: a, spans, provider } = setup(1);
+    const b = createPool(new FakeSqlDriver({ database: 'other' }), {
+      name: 'other',
+      size: 1,
+      maxOverflow: 0,
+      telemetry: { tracerProvider: provider },
+    });
+    pools.push(b);
+    const held = await b.acquire();
+    await a.use(async () => {}); // a's connection is open: its transaction will not wait
+    await a.transaction(async (c) => {
+      const waiting = b.use((other) => other.query('SELECT * FROM elsewhere'));
+      await new Promise((r) => setImmediate(r));
+      b.release(held);
+      await waiting;
+      await c.query('SELECT 1');
+    });
+    const tx = spans().find((s) => s.name === 'transaction ctx')!;
+    // b's wait is an event on the active span (a's transaction), not a's own wait
+    expect(tx.attributes['cistern.pool.wait_ms']).toBeUndefined();
+    expect(tx.events.map((e) => e.name)).toContain('cistern.pool.wait');
+    const children = spans().filter((s) => parentOf(s) === tx.spanContext().spanId);
+    expect(children.map((s) => s.name)).toEqual(['BEGIN', 'SELECT elsewhere', 'SELECT', 'COMMIT']);
+  });
+
   it('the wait for the connection is recorded on the transaction span', async () => {
     const { pool, spans } = setup(1);
     const conn = await pool.acquire();
