@@ -72,6 +72,35 @@ describe.skipIf(!up)('postgres through the pool: faults', () => {
     }
   });
 
+  it('pre-ping on a connection that stopped answering times out, and the caller is served by a new connection', async () => {
+    const proxy = await startTcpProxy({ targetPort: Number(new URL(PG_URL).port) });
+    const pool = createPool(postgres(proxy.url(PG_URL)), {
+      telemetry: false,
+      size: 1,
+      maxOverflow: 0,
+      prePing: true,
+      prePingWindowMs: 0,
+      connectTimeoutMs: 300,
+      acquireTimeoutMs: 10_000,
+    });
+    const invalidated: unknown[] = [];
+    pool.on('invalidate', (e) => invalidated.push(e.error));
+    try {
+      const first = await pidOf(pool);
+      // let the pool's coarse clock move past the pre-ping window (0 ms), so the next checkout pings
+      await new Promise((r) => setTimeout(r, 50));
+      proxy.stall(); // the open connection goes silent: its ping gets no answer
+      const next = pidOf(pool);
+      await expect.poll(() => invalidated.length, { timeout: 3000 }).toBeGreaterThanOrEqual(1);
+      proxy.pass(); // new connections work again
+      const second = await next;
+      expect(second).not.toBe(first);
+    } finally {
+      await pool.close();
+      await proxy.close();
+    }
+  });
+
   it('a backend killed mid-query: that caller gets a disconnect error, the connection is invalidated, the next caller is served', async () => {
     const application = appName('midquery');
     const driver = postgres(PG_URL, { applicationName: application });
