@@ -229,6 +229,15 @@ export class Pool<C> extends PoolEmitter {
       timeoutMs = t;
       custom = true;
     }
+    // checked before the waiter is queued: a throw after that left a ghost waiter that took a connection
+    if (
+      signal !== undefined &&
+      typeof (signal as Partial<AbortSignal> | null)?.addEventListener !== 'function'
+    ) {
+      return Promise.reject(
+        new PoolConfigError('signal', 'invalid acquire option signal: expected an AbortSignal'),
+      );
+    }
     const start = now();
     const waiter = new Waiter<C>(start, timeoutMs);
     pendingWaiter = waiter as Waiter<unknown>;
