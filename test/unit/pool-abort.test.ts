@@ -139,6 +139,19 @@ describe('acquire({ signal })', () => {
     pool.release(plain.value!);
   });
 
+  it('a signal that is not an AbortSignal is rejected before the caller is queued', async () => {
+    const { pool } = makePool({ size: 1, maxOverflow: 0 });
+    const held = await pool.acquire();
+    for (const bad of [{}, null, 'abort']) {
+      const error = await rejection(pool.acquire({ signal: bad as unknown as AbortSignal }));
+      expect(error).toMatchObject({ code: 'POOL_CONFIG', option: 'signal' });
+    }
+    expect(pool.stats().pending).toBe(0);
+    pool.release(held);
+    // no ghost waiter took the connection
+    expect(pool.stats()).toMatchObject({ idle: 1, used: 0 });
+  });
+
   it('the signal also works through use()', async () => {
     const { pool } = makePool({ size: 1, maxOverflow: 0 });
     const held = await pool.acquire();
