@@ -312,6 +312,8 @@ export interface SqlTextInfo {
 }
 
 const CACHE_LIMIT = 512;
+/** Longer texts are cut here before they are parsed or reported (the conventions allow truncation). */
+export const QUERY_TEXT_MAX_LENGTH = 65_536;
 const cacheParameterized = new Map<string, SqlTextInfo>();
 const cacheRaw = new Map<string, SqlTextInfo>();
 
@@ -321,9 +323,11 @@ export function sqlTextInfo(text: string, unparameterized: boolean, dialect: Sql
   const key = dialect.mysql ? `m${text}` : text;
   let info = cache.get(key);
   if (info === undefined) {
+    // a cut inside a literal leaves it unterminated, which the sanitizer still turns into `?`
+    const source = text.length > QUERY_TEXT_MAX_LENGTH ? text.slice(0, QUERY_TEXT_MAX_LENGTH) : text;
     info = {
-      summary: summarizeSql(text, dialect),
-      text: unparameterized ? sanitizeSql(text, dialect) : text,
+      summary: summarizeSql(source, dialect),
+      text: unparameterized ? sanitizeSql(source, dialect) : source,
     };
     if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(key, info);

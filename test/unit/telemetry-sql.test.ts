@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { dialectOf, sanitizeSql, summarizeSql } from '../../src/telemetry/sql-text.js';
+import {
+  dialectOf,
+  QUERY_TEXT_MAX_LENGTH,
+  sanitizeSql,
+  sqlTextInfo,
+  summarizeSql,
+} from '../../src/telemetry/sql-text.js';
 
 // The semantic-conventions SQL test cases (docs/non-normative/database-test-cases/db-sql-test-cases.json):
 // [query, accepted sanitized texts, expected summary]
@@ -149,5 +155,20 @@ describe('query summary', () => {
     const summary = summarizeSql(many)!;
     expect(summary.length).toBeLessThanOrEqual(255);
     expect(summary.endsWith('SELECT') || /table_number_\d+$/.test(summary)).toBe(true);
+  });
+});
+
+describe('very long texts', () => {
+  it('are cut before parsing, and a literal cut in half is still replaced', () => {
+    const text = `INSERT INTO big (v) VALUES ('${'s'.repeat(QUERY_TEXT_MAX_LENGTH * 2)}')`;
+    const info = sqlTextInfo(text, true, dialectOf('postgresql'));
+    expect(info.text).toBe('INSERT INTO big (v) VALUES (?');
+    expect(info.summary).toBe('INSERT big');
+    const parameterized = sqlTextInfo(
+      `SELECT ${'$1, '.repeat(QUERY_TEXT_MAX_LENGTH)}1`,
+      false,
+      dialectOf('postgresql'),
+    );
+    expect(parameterized.text.length).toBe(QUERY_TEXT_MAX_LENGTH);
   });
 });
