@@ -116,11 +116,16 @@ describe.skipIf(!up)('postgres driver: connect errors', () => {
       telemetry: false,
       acquireTimeoutMs: 2000,
     });
+    const events: unknown[] = [];
+    pool.on('connectFailed', (e) => events.push(e.error));
+    pool.on('checkoutFailed', (e) => events.push(e.error));
     try {
       const error = await pool.use((c) => c.sql`select 1`).catch((e: unknown) => e);
       expect(error instanceof ConnectError || error instanceof PoolTimeoutError).toBe(true);
       expect(everythingIn(error)).toContain('cistern_no_such_db');
       expect(everythingIn(error)).not.toContain(PASSWORD);
+      expect(events.length).toBeGreaterThan(0);
+      for (const e of events) expect(everythingIn(e)).not.toContain(PASSWORD);
     } finally {
       await pool.close();
     }

@@ -26,7 +26,7 @@
  *   ReadyForQuery: when idle it returns without a promise or a round trip; otherwise
  *   it sends ROLLBACK (and `DISCARD ALL` with `discardOnReset`). With TLS the status
  *   is not visible and ROLLBACK is always sent.
- * - `fetchTypes` (default true): one catalog query per new connection (~2 ms) so
+ * - `fetchTypes` (default true): one catalog query per new connection (a few ms) so
  *   arrays work; with `false`, array columns come back as text (`'{1,2}'`) and
  *   array parameters fail to serialize.
  * - `prepare: false` for PgBouncer in transaction mode (no named statements).
