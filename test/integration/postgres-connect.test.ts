@@ -107,6 +107,25 @@ describe.skipIf(!up)('postgres driver: connect and query', () => {
       expect(observer.ended).toHaveLength(observer.started.length);
       expect(observer.ended[3]?.error).toMatchObject({ code: '42P01' });
       expect(JSON.stringify(observer.started)).not.toContain(secret);
+
+      // transaction control goes through the same path, named by operation
+      await driver.begin!(conn, { isolation: 'repeatable read', readOnly: true });
+      await driver.commit!(conn);
+      await driver.begin!(conn, {});
+      await driver.rollback!(conn);
+      expect(observer.started.slice(-4)).toEqual([
+        { text: 'begin isolation level repeatable read read only', operation: 'BEGIN' },
+        { text: 'commit', operation: 'COMMIT' },
+        { text: 'begin', operation: 'BEGIN' },
+        { text: 'rollback', operation: 'ROLLBACK' },
+      ]);
+      // pings and resets are pool housekeeping, not reported
+      const before = observer.started.length;
+      await driver.ping(conn);
+      await conn.sql`begin`;
+      await driver.reset!(conn);
+      expect(observer.started.length).toBe(before + 1);
+      expect(observer.ended).toHaveLength(observer.started.length);
     } finally {
       await driver.close(conn);
     }
