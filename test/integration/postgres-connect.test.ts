@@ -1,5 +1,5 @@
 /** The PostgreSQL driver on its own: connect, query, parameters sent apart from the text, observer. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { postgres } from '../../src/drivers/postgres/index.js';
 import {
   adminSql,
