@@ -84,6 +84,28 @@ function numberEnd(text: string, i: number): number {
   return j;
 }
 
+/** End of a block comment at `i`; PostgreSQL (and the SQL standard) nest them, MySQL does not. */
+function blockCommentEnd(text: string, i: number, nested: boolean): number {
+  const n = text.length;
+  let depth = 0;
+  let j = i;
+  while (j < n) {
+    const c = text.charCodeAt(j);
+    const next = text.charCodeAt(j + 1);
+    if (c === 47 && next === 42 && (nested || depth === 0)) {
+      depth++;
+      j += 2;
+    } else if (c === 42 && next === 47) {
+      depth--;
+      j += 2;
+      if (depth === 0) return j;
+    } else {
+      j++;
+    }
+  }
+  return n;
+}
+
 /** Tokenize `text`; whitespace is not a token (the gaps between tokens are whitespace). */
 export function lexSql(text: string, dialect: SqlDialect): SqlToken[] {
   const tokens: SqlToken[] = [];
@@ -111,8 +133,7 @@ export function lexSql(text: string, dialect: SqlDialect): SqlToken[] {
       i = nl === -1 ? n : nl;
       kind = 'comment';
     } else if (c === 47 && next === 42) {
-      const close = text.indexOf('*/', i + 2);
-      i = close === -1 ? n : close + 2;
+      i = blockCommentEnd(text, i, !dialect.mysql);
       kind = 'comment';
     } else if (c === 39) {
       i = quotedEnd(text, i, 39, dialect.mysql);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   dialectOf,
@@ -121,6 +122,11 @@ describe('SQL sanitization', () => {
     expect(sanitizeSql('select "ident" from t')).toBe('select "ident" from t');
   });
 
+  it('drops nested block comments whole (PostgreSQL nests them)', () => {
+    expect(sanitizeSql('select 1 /* outer /* inner */ still comment */ from t')).toBe('select ?  from t');
+    expect(sanitizeSql('select 1 /* a /* b */ from t', dialectOf('mysql'))).toBe('select ?  from t');
+  });
+
   it('never leaks an unterminated literal or comment', () => {
     expect(sanitizeSql("select 'secret")).toBe('select ?');
     expect(sanitizeSql('select 1 /* secret')).toBe('select ? ');
@@ -170,5 +176,36 @@ describe('very long texts', () => {
       dialectOf('postgresql'),
     );
     expect(parameterized.text.length).toBe(QUERY_TEXT_MAX_LENGTH);
+  });
+});
+
+describe('sanitizer property', () => {
+  it('no literal value survives, whatever it contains (PostgreSQL and MySQL quoting)', () => {
+    const secret = fc.string({ minLength: 1, maxLength: 40 }).map((s) => `SECRET${s}`);
+    fc.assert(
+      fc.property(
+        secret,
+        fc.constantFrom('postgresql', 'mariadb'),
+        fc.integer({ min: 0, max: 3 }),
+        (value, system, form) => {
+          const dialect = dialectOf(system);
+          const quoted =
+            form === 0
+              ? `'${value.replaceAll("'", "''")}'`
+              : form === 1
+                ? `$q$${value.replaceAll('$q$', '')}$q$`
+                : form === 2
+                  ? `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
+                  : `'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+          const out = sanitizeSql(`SELECT * FROM t WHERE a = ${quoted} AND b = 1`, dialect);
+          // whatever the quoting, the value never survives
+          expect(out).not.toContain('SECRET');
+          // and correctly quoted for the dialect, the text around it is intact
+          const correct = system === 'postgresql' ? form !== 3 : form === 3;
+          if (correct) expect(out).toBe('SELECT * FROM t WHERE a = ? AND b = ?');
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
