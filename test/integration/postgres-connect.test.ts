@@ -131,6 +131,26 @@ describe.skipIf(!up)('postgres driver: connect and query', () => {
     }
   });
 
+  it('query cancellation works (its side connection is allowed) and the connection stays usable', async () => {
+    const driver = postgres(PG_URL);
+    const conn = await driver.connect(connectCtx());
+    try {
+      const running = conn.sql`select pg_sleep(10)`;
+      const settled = running.then(
+        () => 'finished',
+        (e: unknown) => e,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      await running.cancel();
+      expect(await settled).toMatchObject({ code: '57014' });
+      expect(driver.isAlive!(conn)).toBe(true);
+      const [row] = await conn.sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      expect(row?.pid).toBe(conn.pid);
+    } finally {
+      await driver.close(conn);
+    }
+  });
+
   it('with no observer, sql is the postgres.js instance itself (nothing in between)', async () => {
     const driver = postgres(PG_URL);
     const conn = await driver.connect(connectCtx());
