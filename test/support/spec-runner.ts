@@ -9,7 +9,23 @@ import { expect, vi } from 'vitest';
 import { resetClock } from '../../src/pool/clock.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { PoolEventName, PoolOptions } from '../../src/pool/types.js';
-import { DisconnectError, type FakeConnection, FakeDriver, type FakeDriverControls } from './fake-driver.js';
+import {
+  DisconnectError,
+  type FakeConnection,
+  FakeDriver,
+  type FakeDriverControls,
+  RetryableError,
+} from './fake-driver.js';
+
+/** The fake driver plus a rollback that can fail (with a plain error, not a disconnect). */
+class SpecDriver extends FakeDriver {
+  rollbackError: unknown = undefined;
+
+  override async rollback(conn: FakeConnection): Promise<void> {
+    if (this.rollbackError !== undefined) throw this.rollbackError;
+    return super.rollback(conn);
+  }
+}
 
 /** Expectations are matched as subsets; these operators stand in for a plain value. */
 export type Matcher =
@@ -45,6 +61,18 @@ export type SpecOperation =
   | { name: 'killConnection'; label?: string; driverConnection?: number }
   | { name: 'setControl'; controls: SpecControls }
   | { name: 'waitForEvent'; event: PoolEventName; count: number; timeoutMs?: number }
+  | {
+      name: 'use' | 'transaction';
+      label?: string;
+      /** How long the callback holds the connection (fake time). */
+      holdMs?: number;
+      /** How the callback ends: returns, throws an Error, a DisconnectError or a RetryableError. */
+      outcome?: 'ok' | 'error' | 'disconnect' | 'retryable';
+      retries?: number;
+      timeoutMs?: number;
+      error?: ErrorSpec;
+      pending?: boolean;
+    }
   | { name: 'await'; label: string }
   | { name: 'assertOutcome'; label: string; state: 'pending' | 'fulfilled' | 'rejected' }
   | { name: 'assertStats'; stats?: { [key: string]: Matcher }; driverOpen?: number };
@@ -62,6 +90,8 @@ export interface SpecControls {
   resetError?: string | null;
   resetAsync?: boolean;
   closeError?: string | null;
+  /** A message: rollback rejects with `new Error(message)`; null: rollback succeeds. */
+  rollbackError?: string | null;
 }
 
 export interface SpecFile {
@@ -170,8 +200,11 @@ function describeEvent(e: RecordedEvent): string {
   return `${e.type} ${rest}`;
 }
 
-function applyControls(driver: FakeDriver, controls: SpecControls): void {
+function applyControls(driver: SpecDriver, controls: SpecControls): void {
   const c = driver.controls;
+  if (controls.rollbackError !== undefined) {
+    driver.rollbackError = controls.rollbackError === null ? undefined : new Error(controls.rollbackError);
+  }
   if (controls.connectDelayMs !== undefined) c.connectDelayMs = controls.connectDelayMs;
   if (controls.connectHang !== undefined) c.connectHang = controls.connectHang;
   if (controls.pingResult !== undefined) c.pingResult = controls.pingResult;
@@ -202,7 +235,7 @@ export async function runSpec(spec: SpecFile): Promise<void> {
   resetClock();
   const random = spec.random ?? 0.5;
   const randomSpy = vi.spyOn(Math, 'random').mockImplementation(() => random);
-  const driver = new FakeDriver();
+  const driver = new SpecDriver();
   if (spec.driver !== undefined) applyControls(driver, spec.driver);
   const events: RecordedEvent[] = [];
   let pool: Pool<FakeConnection> | undefined;
@@ -301,6 +334,24 @@ export async function runSpec(spec: SpecFile): Promise<void> {
         case 'ready':
           track(op, p.ready());
           break;
+        case 'use':
+        case 'transaction': {
+          const fn = async (conn: FakeConnection) => {
+            await new Promise((resolve) => setTimeout(resolve, op.holdMs ?? 0));
+            if (op.outcome === 'error') throw new Error('application error');
+            if (op.outcome === 'disconnect') throw new DisconnectError('server closed the connection');
+            if (op.outcome === 'retryable') throw new RetryableError('could not serialize access');
+            return conn;
+          };
+          const acquireOptions = op.timeoutMs === undefined ? undefined : { timeoutMs: op.timeoutMs };
+          track(
+            op,
+            op.name === 'use'
+              ? p.use(fn, acquireOptions)
+              : p.transaction(fn, { retries: op.retries, timeoutMs: op.timeoutMs }),
+          );
+          break;
+        }
         case 'wait':
         case 'advance':
           await vi.advanceTimersByTimeAsync(op.ms);

@@ -448,6 +448,9 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     if (s.used !== liveHeld + liveBusy + pinging)
       fail(`used != held ${liveHeld} + in use() ${liveBusy} + pinging ${pinging}`);
     if (s.pending !== pending().length) fail(`pending != ${pending().length} callers waiting`);
+    // close() resolves as soon as nothing is checked out, pinging, resetting or connecting
+    if (closeCalled && !closeDone && s.used === 0 && s.connecting === 0)
+      fail('close() still waits although every connection is back');
     if (closeCalled && (s.pending !== 0 || s.idle !== 0))
       fail('closed pool with waiters or idle connections');
     const t = performance.now();
