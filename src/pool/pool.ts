@@ -145,7 +145,8 @@ export class Pool<C> extends PoolEmitter {
     this.#max = resolved.size + resolved.maxOverflow;
     this.#lifo = resolved.order === 'lifo';
     this.#prePing = resolved.prePing;
-    this.#window = resolved.prePingWindowMs;
+    // a window of 0 means "always ping", even when the clock has not moved since the check-in
+    this.#window = resolved.prePingWindowMs === 0 ? -1 : resolved.prePingWindowMs;
     this.#maxUses = resolved.maxUses;
     this.#leakMs = resolved.leakTimeoutMs;
     this.#reset = resolved.resetOnReturn && typeof driver.reset === 'function';
@@ -182,6 +183,8 @@ export class Pool<C> extends PoolEmitter {
     if (this.driver.isAlive !== undefined && !this.driver.isAlive(rec.conn)) return undefined;
     if (this.#lifo) this.#idle.pop();
     else this.#idle.shift();
+    // keep minIdle warm: the fast path skips the pump, so refill here when it dipped
+    if (this.#idle.length < this.options.minIdle) queueMicrotask(this.#pumpLater);
     return rec;
   }
 
@@ -350,6 +353,8 @@ export class Pool<C> extends PoolEmitter {
   }
 
   // ---------------------------------------------------------------- the pump
+
+  readonly #pumpLater = (): void => this.#pump();
 
   #pump(): void {
     if (this.#pumping) {
@@ -570,6 +575,7 @@ export class Pool<C> extends PoolEmitter {
     rec.state = PINGING;
     this.#pinging++;
     let done = false;
+    let timedOut = false;
     const timeoutMs = this.options.connectTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const finish = (error: unknown) => {
@@ -583,18 +589,19 @@ export class Pool<C> extends PoolEmitter {
         rec.lastUsedAt = now();
         this.#returnToPool(rec);
       } else {
-        // a failed ping: the server may have dropped every connection; start a new generation
+        // a ping that failed with a disconnect (or timed out): the server may have dropped
+        // every connection, so start a new generation; a plain "dead" answer retires this one only
         this.#invalidateRec(rec, error);
-        this.clear();
+        if (timedOut || this.#isDisconnect(error)) this.clear();
       }
       this.#checkDrained();
       this.#pump();
     };
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
-      timer = setTimeout(
-        () => finish(new Error(`pre-ping timed out after ${timeoutMs} ms`)),
-        timerDelay(timeoutMs),
-      );
+      timer = setTimeout(() => {
+        timedOut = true;
+        finish(new Error(`pre-ping timed out after ${timeoutMs} ms`));
+      }, timerDelay(timeoutMs));
     }
     let result: Promise<unknown>;
     try {
