@@ -110,6 +110,7 @@ type Step =
   | { t: 'reset'; async: boolean; fail: boolean }
   | { t: 'kill'; i: number }
   | { t: 'clear' }
+  | { t: 'ready' }
   | { t: 'close'; timeoutMs: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -184,6 +185,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('kill' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('clear' as const) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('ready' as const) }) },
 );
 
 /** Steps, with (in about half the runs) one close() somewhere in the second half, then more steps. */
@@ -301,6 +303,23 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     connectFailures++;
     lastConnectFailureAt = performance.now();
   });
+  // every connection the pool adopted is closed exactly once; checkout events match the model
+  const connected = new Set<number>();
+  const closedIds = new Set<number>();
+  let checkouts = 0;
+  let checkoutFailures = 0;
+  pool.on('connect', ({ connectionId }) => {
+    if (connected.has(connectionId)) violations.push(`connect emitted twice for ${connectionId}`);
+    connected.add(connectionId);
+  });
+  pool.on('close', ({ connectionId, reason }) => {
+    if (!connected.has(connectionId))
+      violations.push(`close (${reason}) for unknown connection ${connectionId}`);
+    if (closedIds.has(connectionId)) violations.push(`connection ${connectionId} closed twice (${reason})`);
+    closedIds.add(connectionId);
+  });
+  pool.on('checkout', () => checkouts++);
+  pool.on('checkoutFailed', () => checkoutFailures++);
   pool.on('leak', ({ connectionId, heldMs }) => {
     const holder = [...held.keys(), ...busy.keys()].find((c) => driver.poolIds.get(c) === connectionId);
     if (holder === undefined)
@@ -448,6 +467,13 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     if (s.used !== liveHeld + liveBusy + pinging)
       fail(`used != held ${liveHeld} + in use() ${liveBusy} + pinging ${pinging}`);
     if (s.pending !== pending().length) fail(`pending != ${pending().length} callers waiting`);
+    const served = requests.filter((r) => r.state === 'fulfilled').length;
+    const failed = requests.filter((r) => r.state === 'rejected').length;
+    if (checkouts !== served) fail(`${checkouts} checkout events for ${served} callers served`);
+    if (checkoutFailures !== failed)
+      fail(`${checkoutFailures} checkoutFailed events for ${failed} failed acquires`);
+    if (connected.size - closedIds.size !== s.size - s.connecting)
+      fail(`${connected.size} connected - ${closedIds.size} closed != open`);
     // close() resolves as soon as nothing is checked out, pinging, resetting or connecting
     if (closeCalled && !closeDone && s.used === 0 && s.connecting === 0)
       fail('close() still waits although every connection is back');
@@ -581,6 +607,15 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
         case 'clear':
           pool.clear();
           break;
+        case 'ready': {
+          const result = { settled: false };
+          scopedResults.push(result);
+          pool.ready().then(
+            () => (result.settled = true),
+            () => (result.settled = true),
+          );
+          break;
+        }
         case 'close': {
           const p = pool.close({ timeoutMs: step.timeoutMs });
           if (closePromise !== undefined) expect(p).toBe(closePromise);
@@ -655,6 +690,10 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
       connecting: 0,
     });
     await expect(pool.acquire()).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    expect(
+      [...connected].filter((id) => !closedIds.has(id)),
+      'connections never closed',
+    ).toEqual([]);
     for (const r of requests) {
       const key =
         r.state === 'fulfilled' ? 'served' : isPoolError(r.error) ? r.error.code : (r.error as Error).name;
