@@ -86,8 +86,8 @@ describe('prePing and prePingWindowMs', () => {
     pool.release(got);
   });
 
-  it('a failing ping tries the next ping-worthy connection when the pool was not cleared by it', async () => {
-    // one connection dies on its own (ping rejects for it only); the other answers
+  it('a ping that answers false retires that connection only and tries the next one', async () => {
+    // one connection is dead (ping resolves false for it only); the other answers
     const { pool, driver, log } = makePool({ size: 2 });
     const [a, b] = await Promise.all([pool.acquire(), pool.acquire()]);
     pool.release(a);
@@ -100,13 +100,46 @@ describe('prePing and prePingWindowMs', () => {
     const got = settle(pool.acquire());
     await tick();
     expect(got.state).toBe('fulfilled');
-    expect(log.of('invalidate')[0]).toMatchObject({ connectionId: 2 });
+    expect(log.of('invalidate')).toHaveLength(1);
+    expect(log.of('invalidate')[0]).toMatchObject({ connectionId: b.id });
     expect(String((log.of('invalidate')[0].error as Error).message)).toContain('ping returned false');
-    // the pool was cleared: the survivor is stale, so the caller got a brand new connection
-    expect(got.value).not.toBe(b);
-    expect(got.value!.closed).toBe(false);
-    expect(pool.stats().generation).toBe(1);
+    // not a disconnect: no clear, the survivor was pinged and handed out
+    expect(log.of('clear')).toHaveLength(0);
+    expect(got.value).toBe(a);
+    expect(a.pings).toBe(1);
+    expect(driver.connects).toBe(2);
+    expect(pool.stats().generation).toBe(0);
     pool.release(got.value!);
+  });
+
+  it('a ping rejected with an error that is not a disconnect retires that connection only', async () => {
+    const { pool, driver, log } = makePool({ size: 2 });
+    const [a, b] = await Promise.all([pool.acquire(), pool.acquire()]);
+    pool.release(a);
+    pool.release(b);
+    await tick(1000);
+    const ping = driver.ping.bind(driver);
+    const odd = new Error('permission denied for function pg_sleep');
+    vi.spyOn(driver, 'ping').mockImplementation((conn: FakeConnection) =>
+      conn === b ? Promise.reject(odd) : ping(conn),
+    );
+    const got = await pool.acquire();
+    expect(got).toBe(a);
+    expect(log.of('invalidate')).toEqual([{ connectionId: b.id, error: odd }]);
+    expect(log.of('clear')).toHaveLength(0);
+    pool.release(got);
+  });
+
+  it('prePingWindowMs 0 pings every reuse, even when no time has passed', async () => {
+    const { pool } = makePool({ prePingWindowMs: 0 });
+    const c = await pool.acquire();
+    expect(c.pings).toBe(0); // a fresh connection is not pinged
+    for (let i = 1; i <= 3; i++) {
+      pool.release(c);
+      expect(await pool.acquire()).toBe(c);
+      expect(c.pings).toBe(i);
+    }
+    pool.release(c);
   });
 
   it('a ping that resolves false counts as dead, like a rejection', async () => {

@@ -26,16 +26,21 @@ describe('ready() and minIdle', () => {
     expect(pool.stats().idle).toBe(2);
   });
 
-  it('minIdle is kept warm: connections taken out are replaced by the next housekeeping run', async () => {
-    const { pool } = makePool({ size: 5, minIdle: 2 });
+  it('minIdle is kept warm: a connection taken out is replaced at once', async () => {
+    const { pool, driver } = makePool({ size: 5, minIdle: 2 });
     await pool.ready();
-    const a = await pool.acquire(); // the fast path does no housekeeping
-    await tick(30_000); // the sweeper (at most every 30 s) refills
+    const a = await pool.acquire(); // the fast path
+    await tick();
     expect(pool.stats()).toMatchObject({ idle: 2, used: 1 });
-    pool.release(a);
-    // and a closed idle connection is replaced at once
+    expect(driver.connects).toBe(3);
     const b = await pool.acquire();
-    pool.invalidate(b);
+    await tick();
+    expect(pool.stats()).toMatchObject({ idle: 2, used: 2 });
+    pool.release(a);
+    pool.release(b);
+    // a closed idle connection is replaced too
+    const c = await pool.acquire();
+    pool.invalidate(c);
     await tick();
     expect(pool.stats().idle).toBeGreaterThanOrEqual(2);
   });
