@@ -59,6 +59,11 @@ export interface QueryScope {
  */
 export interface QueryObserver {
   start(info: QueryInfo, connection: ConnectionMeta): QueryScope;
+  /**
+   * Optional: false when nothing would be recorded right now (no OpenTelemetry SDK
+   * registered). A driver may check it per query and skip its own observation work.
+   */
+  active?(): boolean;
 }
 
 /** What the observer may know about the physical connection a query runs on. */

@@ -28,6 +28,21 @@ export function observeQuery(
 }
 
 function track(query: QueryObject, scope: QueryScope): void {
+  if (!(query as { cursorRows?: unknown }).cursorRows) {
+    // a plain query settles once: wrap its resolve/reject by assignment (keeps the object's shape)
+    const resolve = query.resolve;
+    const reject = query.reject;
+    query.resolve = (value: unknown): void => {
+      scope.end();
+      resolve(value);
+    };
+    query.reject = (error: unknown): void => {
+      scope.end(error);
+      reject(error);
+    };
+    return;
+  }
+  // a cursor replaces resolve/reject per batch: follow the replacements
   let ended = false;
   const end = (error?: unknown): void => {
     if (ended) return;

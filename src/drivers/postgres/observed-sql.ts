@@ -16,6 +16,7 @@ export function observedSql(raw: Sql, observer: QueryObserver, meta: ConnectionM
   const options = raw.options;
   const unsafe = (...args: unknown[]): unknown => {
     const query = (raw.unsafe as unknown as (...a: unknown[]) => QueryObject)(...args);
+    if (observer.active?.() === false) return query;
     const text = String(args[0]);
     const parameterized = Array.isArray(args[1]) && args[1].length > 0;
     observeQuery(query, observer, meta, () => ({ text, unparameterized: !parameterized }));
@@ -25,7 +26,12 @@ export function observedSql(raw: Sql, observer: QueryObserver, meta: ConnectionM
     apply(target, thisArg, args: unknown[]) {
       const result = Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args);
       const strings = args[0] as { raw?: unknown } | undefined;
-      if (strings !== null && typeof strings === 'object' && Array.isArray(strings.raw)) {
+      if (
+        strings !== null &&
+        typeof strings === 'object' &&
+        Array.isArray(strings.raw) &&
+        observer.active?.() !== false
+      ) {
         const query = result as QueryObject;
         observeQuery(query, observer, meta, () => ({ text: queryText(query, options) }));
       }
