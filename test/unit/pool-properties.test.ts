@@ -34,6 +34,7 @@ class PropertyDriver extends FakeDriver {
   readonly hungPings = new Set<FakeConnection>();
   /** The pool's connection id of each connection (the driver numbers its own). */
   readonly poolIds = new Map<FakeConnection, number>();
+  readonly byPoolId = new Map<number, FakeConnection>();
   #id = 0;
 
   override connect(ctx: ConnectContext): Promise<FakeConnection> {
@@ -51,6 +52,7 @@ class PropertyDriver extends FakeDriver {
         const conn = new FakeConnection(++this.#id);
         conn.onDead = ctx.onDead;
         this.poolIds.set(conn, ctx.connectionId);
+        this.byPoolId.set(ctx.connectionId, conn);
         this.connects++;
         this.open.add(conn);
         this.all.push(conn);
@@ -205,6 +207,12 @@ const stepsArb: fc.Arbitrary<Step[]> = fc
     return [...steps.slice(0, at), { t: 'close' as const, timeoutMs: close.timeoutMs }, ...steps.slice(at)];
   });
 
+/** After each step: -1 = settle and check invariants; n >= 0 = go on after n microtasks. */
+const gapsArb = fc.array(fc.oneof(fc.constant(-1), fc.constant(-1), fc.integer({ min: 0, max: 4 })), {
+  minLength: 1,
+  maxLength: 20,
+});
+
 const optionsArb = fc.record({
   size: fc.integer({ min: 1, max: 3 }),
   maxOverflow: fc.integer({ min: 0, max: 2 }),
@@ -280,12 +288,37 @@ async function advance(ms: number): Promise<void> {
   resetClock();
 }
 
+/** POOL_PROPERTY_DEBUG=1 with POOL_PROPERTY_SEED/PATH narrates one replayed run. */
+const debug: (...args: unknown[]) => void = process.env.POOL_PROPERTY_DEBUG
+  ? (...args) => console.log(`[${performance.now()}]`, ...args)
+  : () => {};
+
 /** Plays one sequence; returns nothing, throws (expect) on the first broken invariant. */
-async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
+async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): Promise<void> {
   const options: Options = { ...raw, minIdle: Math.min(raw.minIdle, raw.size) };
   const max = options.size + options.maxOverflow;
   const driver = new PropertyDriver();
   const pool = new Pool(driver, { ...options, telemetry: false });
+  if (process.env.POOL_PROPERTY_DEBUG) {
+    for (const name of [
+      'connect',
+      'connectFailed',
+      'checkout',
+      'checkoutFailed',
+      'checkin',
+      'invalidate',
+      'close',
+      'clear',
+    ] as const) {
+      pool.on(name, (payload) =>
+        debug(
+          'event',
+          name,
+          JSON.stringify(payload, (k, v) => (k === 'error' ? String(v) : v)),
+        ),
+      );
+    }
+  }
   const requests: Request[] = [];
   const held = new Map<FakeConnection, Request>();
   /** Connections held inside pool.use / pool.transaction callbacks. */
@@ -317,8 +350,31 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
       violations.push(`close (${reason}) for unknown connection ${connectionId}`);
     if (closedIds.has(connectionId)) violations.push(`connection ${connectionId} closed twice (${reason})`);
     closedIds.add(connectionId);
+    const conn = driver.byPoolId.get(connectionId);
+    // only close() may close a connection that is checked out (abandoned after its timeout)
+    if (conn !== undefined && checkedOut.delete(conn) && reason !== 'poolClosed') {
+      violations.push(`checked-out connection ${connectionId} closed (${reason})`);
+    }
   });
-  pool.on('checkout', () => checkouts++);
+  // What the pool has handed out right now, known synchronously (promise callbacks run later).
+  const checkedOut = new Set<FakeConnection>();
+  pool.on('checkout', ({ connectionId }) => {
+    checkouts++;
+    const conn = driver.byPoolId.get(connectionId);
+    if (conn === undefined) return void violations.push(`checkout of unknown connection ${connectionId}`);
+    if (checkedOut.has(conn)) violations.push(`connection ${connectionId} checked out twice`);
+    if (conn.closed) violations.push(`closed connection ${connectionId} checked out`);
+    if (conn.dead) violations.push(`dead connection ${connectionId} checked out`);
+    if (!driver.open.has(conn))
+      violations.push(`connection ${connectionId} checked out, not open in the driver`);
+    checkedOut.add(conn);
+  });
+  pool.on('checkin', ({ connectionId }) => {
+    const conn = driver.byPoolId.get(connectionId);
+    if (conn === undefined || !checkedOut.delete(conn)) {
+      violations.push(`checkin of connection ${connectionId} that was not checked out`);
+    }
+  });
   pool.on('checkoutFailed', () => checkoutFailures++);
   pool.on('leak', ({ connectionId, heldMs }) => {
     const holder = [...held.keys(), ...busy.keys()].find((c) => driver.poolIds.get(c) === connectionId);
@@ -361,13 +417,10 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
       (conn) => {
         req.state = 'fulfilled';
         req.conn = conn;
+        debug(`#${seq} (${req.owner}) got connection ${conn.id}`);
         const holder = held.get(conn) ?? busy.get(conn);
         if (holder !== undefined)
           violations.push(`connection ${conn.id} handed to #${seq} while #${holder.seq} holds it`);
-        if (conn.closed) violations.push(`#${seq} got closed connection ${conn.id}`);
-        if (conn.dead) violations.push(`#${seq} got dead connection ${conn.id}`);
-        if (!driver.open.has(conn))
-          violations.push(`#${seq} got connection ${conn.id} the driver does not have open`);
         // arrival order: every earlier caller has been served or has given up
         const first = pending()[0];
         if (first !== undefined && first.seq < seq) {
@@ -386,6 +439,7 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
       (error: unknown) => {
         req.state = 'rejected';
         req.error = error;
+        debug(`#${seq} (${req.owner}) rejected: ${String(error)}`);
         const code = isPoolError(error) ? error.code : (error as Error)?.name;
         const waited = performance.now() - req.calledAt;
         // a zero-delay timer armed while timers run fires 1 ms later (Node and the fake clock alike)
@@ -511,6 +565,7 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
     await flush();
     check('start');
     for (const [n, step] of steps.entries()) {
+      debug('step', n, JSON.stringify(step));
       switch (step.t) {
         case 'acquire':
           acquire(step);
@@ -547,7 +602,7 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
         }
         case 'releaseAgain': {
           const conn = pick(
-            released.filter((c) => !held.has(c) && !busy.has(c)),
+            released.filter((c) => !checkedOut.has(c) && !held.has(c) && !busy.has(c)),
             step.i,
           );
           if (conn === undefined) break;
@@ -630,8 +685,15 @@ async function play(raw: Options, steps: Step[], seed: number): Promise<void> {
           break;
         }
       }
-      await flush();
-      check(`step ${n} ${JSON.stringify(step)}`);
+      // Usually let everything settle and check; sometimes run the next step in the same
+      // macrotask, after only a few microtasks, so steps interleave with the pool's promise chains.
+      const gap = gaps[n % gaps.length];
+      if (gap < 0 || n === steps.length - 1) {
+        await flush();
+        check(`step ${n} ${JSON.stringify(step)}`);
+      } else {
+        for (let k = 0; k < gap; k++) await Promise.resolve();
+      }
     }
 
     // Heal the driver: every caller still waiting is then served or times out, with nothing stuck.
@@ -721,11 +783,11 @@ describe('pool properties (random operation sequences on the fake driver)', () =
 
   it('holds every invariant after every step', async () => {
     await fc.assert(
-      fc.asyncProperty(optionsArb, stepsArb, fc.integer(), async (options, steps, seed) => {
+      fc.asyncProperty(optionsArb, stepsArb, fc.integer(), gapsArb, async (options, steps, seed, gaps) => {
         vi.useFakeTimers();
         resetClock();
         try {
-          await play(options, steps, seed);
+          await play(options, steps, seed, gaps);
         } finally {
           vi.useRealTimers();
           resetClock();
