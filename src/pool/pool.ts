@@ -180,7 +180,7 @@ export class Pool<C> extends PoolEmitter {
     const t = now();
     if (t >= rec.expiresAt) return undefined;
     if (this.#prePing && t - rec.lastUsedAt > this.#window) return undefined;
-    if (this.driver.isAlive !== undefined && !this.driver.isAlive(rec.conn)) return undefined;
+    if (this.driver.isAlive !== undefined && !this.#alive(rec)) return undefined;
     if (this.#lifo) this.#idle.pop();
     else this.#idle.shift();
     // keep minIdle warm: the fast path skips the pump, so refill here when it dipped
@@ -247,7 +247,8 @@ export class Pool<C> extends PoolEmitter {
     const promise = new Promise<C>(bindWaiter);
     if (this.#leakMs > 0) waiter.stack = captureStack();
     this.#waiters.push(waiter);
-    this.#live++;
+    // the head timer was let go (unref) when nobody waited; someone waits again
+    if (this.#live++ === 0 && this.#timer !== undefined) this.#timer.ref();
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
       if (custom) this.#custom.push(waiter);
       if (waiter.deadline < this.#timerAt) this.#armTimer(waiter.deadline);
@@ -273,7 +274,8 @@ export class Pool<C> extends PoolEmitter {
 
   #settle(waiter: Waiter<C>): void {
     waiter.settled = true;
-    this.#live--;
+    // nobody waits: a still-armed head timer must not keep the process alive
+    if (--this.#live === 0 && this.#timer !== undefined) this.#timer.unref();
     if (waiter.onAbort !== undefined) {
       waiter.signal!.removeEventListener('abort', waiter.onAbort);
       waiter.onAbort = undefined;
@@ -408,7 +410,7 @@ export class Pool<C> extends PoolEmitter {
       this.#destroy(rec, 'recycled');
       return true;
     }
-    if (this.driver.isAlive !== undefined && !this.driver.isAlive(rec.conn)) {
+    if (this.driver.isAlive !== undefined && !this.#alive(rec)) {
       this.#invalidateRec(rec, new Error('the driver reported the connection closed'));
       return true;
     }
@@ -818,6 +820,15 @@ export class Pool<C> extends PoolEmitter {
       return;
     }
     this.#checkin(rec);
+  }
+
+  /** The driver's cheap liveness check; a check that throws means dead. */
+  #alive(rec: Conn<C>): boolean {
+    try {
+      return this.driver.isAlive!(rec.conn);
+    } catch {
+      return false;
+    }
   }
 
   #isDisconnect(error: unknown): boolean {
