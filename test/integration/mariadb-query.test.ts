@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mariadb } from '../../src/drivers/mariadb/index.js';
 import { createPool, type Pool } from '../../src/index.js';
-import { adminConnection, sessionsOf } from '../support/mariadb-admin.js';
+import { adminConnection, createTestUser, sessionsOf } from '../support/mariadb-admin.js';
 import { MARIADB_URL, serverAvailable } from '../support/servers.js';
 
 const available = await serverAvailable('MariaDB', MARIADB_URL, 'MARIADB_URL');
@@ -118,17 +118,18 @@ describe.skipIf(!available)('mariadb driver: queries', () => {
 
   it('opens exactly one server session per pooled connection', async () => {
     const admin = await adminConnection();
+    // a user of its own, so sessions opened by anything else on the server never count
+    const testUser = await createTestUser(admin, 'cistern_sessions');
     try {
-      const user = new URL(MARIADB_URL).username || 'root';
-      const before = new Set(await sessionsOf(admin, user));
-      const p = createPool(mariadb(MARIADB_URL), { size: 3, maxOverflow: 0, minIdle: 3, telemetry: false });
+      const p = createPool(mariadb(testUser.url), { size: 3, maxOverflow: 0, minIdle: 3, telemetry: false });
       await p.ready();
       const ids = await Promise.all([1, 2, 3].map(() => p.use(async (c) => c.threadId)));
-      const after = (await sessionsOf(admin, user)).filter((id) => !before.has(id));
+      const after = await sessionsOf(admin, testUser.user);
       expect(after.sort()).toEqual([...new Set(ids)].sort());
       expect(after).toHaveLength(3);
       await p.close();
     } finally {
+      await testUser.drop();
       await admin.end();
     }
   });
