@@ -121,7 +121,12 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('acquire' as const),
       kind: fc.constantFrom('plain' as const, 'timeout' as const, 'signal' as const, 'both' as const),
-      timeoutMs: fc.integer({ min: 0, max: 300 }),
+      // -1 stands for "the pool's own acquireTimeoutMs, passed explicitly"
+      timeoutMs: fc.oneof(
+        { weight: 10, arbitrary: fc.integer({ min: 0, max: 300 }) },
+        { weight: 1, arbitrary: fc.constant(Number.POSITIVE_INFINITY) },
+        { weight: 1, arbitrary: fc.constant(-1) },
+      ),
     }),
   },
   {
@@ -471,7 +476,14 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     owner = 'caller';
     void pool.acquire(
       hasTimeout || signal !== undefined
-        ? { timeoutMs: hasTimeout ? step.timeoutMs : undefined, signal }
+        ? {
+            timeoutMs: hasTimeout
+              ? step.timeoutMs === -1
+                ? options.acquireTimeoutMs
+                : step.timeoutMs
+              : undefined,
+            signal,
+          }
         : undefined,
     );
   };
