@@ -37,7 +37,11 @@ class PropertyDriver extends FakeDriver {
   readonly byPoolId = new Map<number, FakeConnection>();
   #id = 0;
 
+  /** connect throws synchronously instead of returning a promise. */
+  connectThrows = false;
+
   override connect(ctx: ConnectContext): Promise<FakeConnection> {
+    if (this.connectThrows) throw new Error('driver bug: connect threw');
     this.connectAttempts++;
     this.contexts.push(ctx);
     const attempt = this.connectAttempts;
@@ -99,6 +103,8 @@ type Step =
       retries: number;
     }
   | { t: 'rollbackFails'; on: boolean }
+  | { t: 'closeFails'; on: boolean }
+  | { t: 'connectThrows'; on: boolean }
   | { t: 'release'; i: number }
   | { t: 'invalidate'; i: number }
   | { t: 'releaseAgain'; i: number }
@@ -155,6 +161,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('rollbackFails' as const), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('closeFails' as const), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('connectThrows' as const), on: fc.boolean() }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('release' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('invalidate' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('releaseAgain' as const), i: fc.nat(20) }) },
@@ -586,6 +594,12 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
         case 'transaction':
           scoped(step);
           break;
+        case 'closeFails':
+          driver.controls.closeError = step.on ? new Error('close failed') : undefined;
+          break;
+        case 'connectThrows':
+          driver.connectThrows = step.on;
+          break;
         case 'rollbackFails':
           driver.rollbackError = step.on ? new Error('rollback failed') : undefined;
           break;
@@ -716,6 +730,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     driver.ignoreAbort = false;
     autoRelease = true;
     driver.rollbackError = undefined;
+    driver.connectThrows = false;
     const busyScopes = () => scopedResults.some((r) => !r.settled);
     for (let round = 0; round < 300 && (pending().length > 0 || held.size > 0 || busyScopes()); round++) {
       for (const conn of [...held.keys()]) {
@@ -806,7 +821,7 @@ describe('pool properties (random operation sequences on the fake driver)', () =
         }
       }),
       {
-        numRuns: Number(process.env.POOL_PROPERTY_RUNS ?? 400),
+        numRuns: Number(process.env.POOL_PROPERTY_RUNS ?? 600),
         endOnFailure: process.env.POOL_PROPERTY_SHRINK === '0',
         ...(process.env.POOL_PROPERTY_SEED === undefined
           ? {}
