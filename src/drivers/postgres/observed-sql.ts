@@ -7,33 +7,32 @@
  * instance's own. `sql.begin`, `sql.reserve`, `sql.listen` are not observed — and
  * should not be used on a pooled connection (use `pool.transaction`).
  */
-import type { ConnectionMeta, QueryObserver } from '../driver.js';
-import { observeQuery } from './observe-query.js';
+import { type ObserveSite, observeQuery } from './observe-query.js';
 import type { QueryObject, Sql } from './postgres-js.js';
-import { queryText } from './query-text.js';
 
-export function observedSql(raw: Sql, observer: QueryObserver, meta: ConnectionMeta): Sql {
-  const options = raw.options;
+type Call = (...args: unknown[]) => unknown;
+
+export function observedSql(raw: Sql, site: ObserveSite): Sql {
+  const observer = site.observer;
+  const rawUnsafe = raw.unsafe as unknown as Call;
   const unsafe = (...args: unknown[]): unknown => {
-    const query = (raw.unsafe as unknown as (...a: unknown[]) => QueryObject)(...args);
+    const query = rawUnsafe(...args) as QueryObject;
     if (observer.active?.() === false) return query;
-    const text = String(args[0]);
     const parameterized = Array.isArray(args[1]) && args[1].length > 0;
-    observeQuery(query, observer, meta, () => ({ text, unparameterized: !parameterized }));
+    observeQuery(query, site, { text: String(args[0]), unparameterized: !parameterized });
     return query;
   };
   return new Proxy(raw, {
     apply(target, thisArg, args: unknown[]) {
-      const result = Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args);
+      const result = Reflect.apply(target as unknown as Call, thisArg, args);
       const strings = args[0] as { raw?: unknown } | undefined;
       if (
-        strings !== null &&
         typeof strings === 'object' &&
+        strings !== null &&
         Array.isArray(strings.raw) &&
         observer.active?.() !== false
       ) {
-        const query = result as QueryObject;
-        observeQuery(query, observer, meta, () => ({ text: queryText(query, options) }));
+        observeQuery(result as QueryObject, site);
       }
       return result;
     },

@@ -4,15 +4,8 @@
  * eagerly by a first round trip so a bad target fails in `connect`.
  */
 import { ConnectError } from '../../pool/errors.js';
-import type {
-  BeginOptions,
-  ConnectContext,
-  ConnectionMeta,
-  DriverTarget,
-  QueryInfo,
-  QueryObserver,
-} from '../driver.js';
-import { observeQuery } from './observe-query.js';
+import type { BeginOptions, ConnectContext, ConnectionMeta, DriverTarget, QueryInfo } from '../driver.js';
+import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql } from './observed-sql.js';
 import type { ResolvedPostgresConfig } from './postgres-config.js';
 import { describeError } from './postgres-errors.js';
@@ -60,8 +53,8 @@ export class PostgresConnection implements PgConnection {
   #failHandshake: ((error: unknown) => void) | undefined;
   readonly #gate: SocketGate;
   readonly #status: TransactionStatus | undefined;
-  readonly #observer: QueryObserver | undefined;
-  readonly #meta: ConnectionMeta;
+  /** Query observation, when telemetry is on. */
+  readonly #site: ObserveSite | undefined;
   readonly #queryOptions: { prepare: boolean };
   readonly #discardOnReset: boolean;
   readonly #onDead: (error?: unknown) => void;
@@ -76,8 +69,7 @@ export class PostgresConnection implements PgConnection {
     this.connectionId = ctx.connectionId;
     this.#display = display;
     this.#onDead = ctx.onDead;
-    this.#observer = ctx.observer;
-    this.#meta = { connectionId: ctx.connectionId, target };
+    const meta: ConnectionMeta = { connectionId: ctx.connectionId, target };
     this.#queryOptions = { prepare: config.prepare };
     this.#discardOnReset = config.discardOnReset;
     // TLS hides the protocol bytes: then reset cannot know and always rolls back.
@@ -96,7 +88,9 @@ export class PostgresConnection implements PgConnection {
       connect_timeout:
         Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS ? timeoutMs / 1000 : null,
     });
-    this.sql = this.#observer === undefined ? this.raw : observedSql(this.raw, this.#observer, this.#meta);
+    this.#site =
+      ctx.observer === undefined ? undefined : { observer: ctx.observer, meta, options: this.raw.options };
+    this.sql = this.#site === undefined ? this.raw : observedSql(this.raw, this.#site);
   }
 
   /**
@@ -176,11 +170,9 @@ export class PostgresConnection implements PgConnection {
   ): PendingQuery<T> {
     const values = (params ?? []) as unknown[];
     const query = this.raw.unsafe(text, values as never, this.#queryOptions) as unknown as PendingQuery<T>;
-    if (this.#observer !== undefined) {
-      observeQuery(query as unknown as QueryObject, this.#observer, this.#meta, () => ({
-        text,
-        unparameterized: values.length === 0,
-      }));
+    const site = this.#site;
+    if (site !== undefined && site.observer.active?.() !== false) {
+      observeQuery(query as unknown as QueryObject, site, { text, unparameterized: values.length === 0 });
     }
     return query.execute();
   }
@@ -219,9 +211,10 @@ export class PostgresConnection implements PgConnection {
 
   #control(text: string, operation: string): Promise<void> {
     const query = this.raw.unsafe(text) as PendingQuery;
-    if (this.#observer !== undefined) {
+    const site = this.#site;
+    if (site !== undefined && site.observer.active?.() !== false) {
       const info: QueryInfo = { text, operation };
-      observeQuery(query as unknown as QueryObject, this.#observer, this.#meta, () => info);
+      observeQuery(query as unknown as QueryObject, site, info);
     }
     return query.then(ignore);
   }

@@ -5,6 +5,7 @@
  * helpers (sql(object), sql(array)) are expanded by postgres.js's own `build`.
  * Parameter values never appear in the text.
  */
+import type { QueryInfo } from '../driver.js';
 import type { QueryObject } from './postgres-js.js';
 
 interface Builder {
@@ -42,6 +43,37 @@ function isIdentifier(value: unknown): value is { value: string } {
 /** Render `strings`/`args` the way postgres.js's `stringify` does, placeholders only. */
 export function queryText(query: QueryObject, options: unknown): string {
   return render(query.strings, query.args, [], [], options);
+}
+
+/**
+ * Per call site (a template's `strings` array is the same object at every call):
+ * the QueryInfo of a tagged template whose interpolations are all plain values,
+ * whose text then depends on the call site only.
+ */
+const byCallSite = new WeakMap<object, QueryInfo>();
+
+/**
+ * The QueryInfo of a tagged template query. When every interpolation is a plain
+ * (primitive) value the text depends only on the call site, so it is rendered once
+ * per call site and the same object is handed out again (no rendering, no
+ * allocation, and a string whose hash is already known to the description cache).
+ */
+export function taggedQueryInfo(query: QueryObject, options: unknown): QueryInfo {
+  const strings = query.strings;
+  const args = query.args;
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i];
+    if (typeof v === 'object' ? v !== null : typeof v === 'function') {
+      return { text: render(strings, args, [], [], options) };
+    }
+  }
+  let info = byCallSite.get(strings);
+  if (info === undefined) {
+    info = { text: render(strings, args, [], [], options) };
+    // a real template's strings are frozen; anything else could change under the cache
+    if (Object.isFrozen(strings)) byCallSite.set(strings, info);
+  }
+  return info;
 }
 
 function render(
