@@ -78,9 +78,21 @@ class PropertyDriver extends FakeDriver {
     return super.rollback(conn);
   }
 
+  /** Called when a ping answers true (the pool then counts the connection as just used). */
+  onPingOk: (conn: FakeConnection) => void = () => {};
+
+  /** Called when a ping starts (the connection leaves the idle list for a while). */
+  onPing: (conn: FakeConnection) => void = () => {};
+
   override ping(conn: FakeConnection): Promise<boolean> {
     if (this.controls.pingResult === 'hang' && !conn.dead) this.hungPings.add(conn);
-    return super.ping(conn);
+    this.onPing(conn);
+    const result = super.ping(conn);
+    result.then(
+      (ok) => ok && this.onPingOk(conn),
+      () => {},
+    );
+    return result;
   }
 
   /** Pings the pool still waits on: hung ones whose connection the pool has not closed (its ping timeout closes it). */
@@ -354,9 +366,27 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
   const closedIds = new Set<number>();
   let checkouts = 0;
   let checkoutFailures = 0;
+  // when each connection was opened and last used (checked in, or pinged), for the sweeper checks
+  const connectedAt = new Map<FakeConnection, number>();
+  const lastUsed = new Map<FakeConnection, number>();
+  /** Last time the set of idle connections may have changed (connect, checkout, checkin, close, ping). */
+  let idleChangedAt = 0;
+  driver.onPing = () => (idleChangedAt = performance.now());
+  driver.onPingOk = (conn) => {
+    lastUsed.set(conn, performance.now());
+    idleChangedAt = performance.now();
+  };
+  for (const name of ['connect', 'checkout', 'checkin', 'close'] as const) {
+    pool.on(name, () => (idleChangedAt = performance.now()));
+  }
   pool.on('connect', ({ connectionId }) => {
     if (connected.has(connectionId)) violations.push(`connect emitted twice for ${connectionId}`);
     connected.add(connectionId);
+    const conn = driver.byPoolId.get(connectionId);
+    if (conn !== undefined) {
+      connectedAt.set(conn, performance.now());
+      lastUsed.set(conn, performance.now());
+    }
   });
   pool.on('close', ({ connectionId, reason }) => {
     if (!connected.has(connectionId))
@@ -364,6 +394,18 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     if (closedIds.has(connectionId)) violations.push(`connection ${connectionId} closed twice (${reason})`);
     closedIds.add(connectionId);
     const conn = driver.byPoolId.get(connectionId);
+    const now = performance.now();
+    if (conn !== undefined && reason === 'idle') {
+      const idleFor = now - (lastUsed.get(conn) ?? now);
+      if (idleFor < options.idleTimeoutMs) violations.push(`closed 'idle' after ${idleFor} ms idle`);
+      // only idle connections beyond minIdle may close for idleness
+      if (pool.stats().idle < options.minIdle)
+        violations.push(`closed 'idle' leaving ${pool.stats().idle} idle`);
+    }
+    if (conn !== undefined && reason === 'recycled') {
+      const age = now - (connectedAt.get(conn) ?? now);
+      if (age < options.maxLifetimeMs * 0.975) violations.push(`recycled at ${age} ms old`);
+    }
     // only close() may close a connection that is checked out (abandoned after its timeout)
     if (conn !== undefined && checkedOut.delete(conn) && reason !== 'poolClosed') {
       violations.push(`checked-out connection ${connectionId} closed (${reason})`);
@@ -384,6 +426,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
   });
   pool.on('checkin', ({ connectionId }) => {
     const conn = driver.byPoolId.get(connectionId);
+    if (conn !== undefined) lastUsed.set(conn, performance.now());
     if (conn === undefined || !checkedOut.delete(conn)) {
       violations.push(`checkin of connection ${connectionId} that was not checked out`);
     }
@@ -561,7 +604,30 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     for (const [conn, req] of held) {
       if (conn.closed && !closeCalled) fail(`connection ${conn.id} closed while #${req.seq} holds it`);
     }
+    // the idle connections, as the driver and the events see them
+    const idleConns = [...driver.open].filter(
+      (c) => !checkedOut.has(c) && !(driver.hungPings.has(c) && !c.closed),
+    );
+    if (idleConns.length !== s.idle)
+      fail(`${idleConns.length} connections open, not out, not pinging != idle`);
     if (!closeCalled) {
+      // the sweeper runs at least every quarter of the shortest period (5 ms at least)
+      const sweepBound = (ms: number) => ms + Math.min(30_000, Math.max(5, Math.floor(ms / 4))) + 1;
+      for (const c of idleConns) {
+        const age = t - (connectedAt.get(c) ?? t);
+        if (options.maxLifetimeMs > 0 && age > sweepBound(options.maxLifetimeMs)) {
+          fail(`idle connection ${c.id} is ${age} ms old, maxLifetimeMs ${options.maxLifetimeMs}`);
+        }
+      }
+      // once the idle set has stood still for a sweep period with more than minIdle in it, none of
+      // them is idle longer than idleTimeoutMs (+ that period)
+      const stable = t - idleChangedAt > sweepBound(0) + Math.floor(options.idleTimeoutMs / 4);
+      if (options.idleTimeoutMs > 0 && idleConns.length > options.minIdle && stable) {
+        const idleFor = Math.max(...idleConns.map((c) => t - (lastUsed.get(c) ?? t)));
+        if (idleFor > sweepBound(options.idleTimeoutMs)) {
+          fail(`${idleConns.length} idle (minIdle ${options.minIdle}), one idle for ${idleFor} ms`);
+        }
+      }
       // overflow connections close at check-in: none of them sits idle
       if (s.idle > 0 && s.size - s.connecting > options.size) fail('an overflow connection sits idle');
       // the pump leaves no waiter next to an idle connection unless pings are in flight for all of them
