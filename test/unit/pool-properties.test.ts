@@ -422,6 +422,13 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     if (conn.dead) violations.push(`dead connection ${connectionId} checked out`);
     if (!driver.open.has(conn))
       violations.push(`connection ${connectionId} checked out, not open in the driver`);
+    // prePing: a connection unused for longer than the window is pinged right before it is handed out
+    const unused = performance.now() - (lastUsed.get(conn) ?? 0);
+    if (options.prePing && unused > options.prePingWindowMs) {
+      violations.push(`connection ${connectionId} handed out unpinged after ${unused} ms unused`);
+    }
+    if (!options.prePing && conn.pings > 0)
+      violations.push(`connection ${connectionId} pinged with prePing off`);
     checkedOut.add(conn);
   });
   pool.on('checkin', ({ connectionId }) => {
@@ -438,6 +445,12 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
       violations.push(`leak reported for connection ${connectionId} that nobody holds`);
     if (heldMs < options.leakTimeoutMs) violations.push(`leak reported after ${heldMs} ms`);
   });
+  // the pool swallows a throwing listener (with a warning): make the model's own listeners loud
+  const onWarning = (warning: Error & { code?: string }) => {
+    if (warning.code === 'CISTERN_LISTENER_ERROR')
+      violations.push(`a test listener threw: ${warning.message}`);
+  };
+  process.on('warning', onWarning);
   const random = mulberry32(seed);
   vi.spyOn(Math, 'random').mockImplementation(random);
 
@@ -862,6 +875,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
       await advance(1000);
     }
     vi.mocked(Math.random).mockRestore();
+    process.off('warning', onWarning);
   }
 }
 
