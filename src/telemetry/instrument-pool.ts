@@ -80,14 +80,14 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
 
     acquired(waitMs: number, connectionId: number): void {
       poolMetrics.instruments(); // notice a late global MeterProvider even for pools that run no observed query
-      if (tracer.get() === undefined) return;
+      // no wait (the common case) adds nothing to a transaction or a span: skip the context lookups
+      if (!(waitMs > 0) || tracer.get() === undefined) return;
       const active = context.active();
       const tx = active.getValue(txKey) as TransactionState | undefined;
       if (tx !== undefined) {
         tx.waitMs += waitMs;
         return;
       }
-      if (!(waitMs > 0)) return;
       const span = trace.getSpan(active);
       if (span === undefined || !span.isRecording()) return;
       span.addEvent(EVENT_CISTERN_POOL_WAIT, {
