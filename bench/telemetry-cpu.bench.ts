@@ -1,0 +1,249 @@
+/**
+ * cistern's own share of telemetry CPU, without any I/O (no server needed): the
+ * work cistern does per query next to the plainest SDK calls recording the same
+ * data, so the difference is cistern's and not the SDK's. `telemetry.bench.ts`
+ * measures the same through a real PostgreSQL, where I/O and a busy machine hide
+ * differences of a microsecond.
+ *
+ * Two paths, each with the AsyncLocalStorage context manager on in every subject:
+ *
+ * - query: a postgres.js query object through cistern's `sql` (the Proxy and the
+ *   per-query observation, with the SDK, or with no SDK registered), next to the
+ *   raw postgres.js query and to the raw query with a hand-made CLIENT span and
+ *   `db.client.operation.duration` value carrying the attributes cistern sets. The
+ *   query is never sent: its postgres.js `handler` is replaced by a no-op and it is
+ *   resolved by hand with an empty result (postgres.js internals, bench only).
+ * - pool: `pool.use` on a driver with no I/O, `telemetry: false` / cistern's
+ *   telemetry with the SDK / no SDK / `telemetry: false` plus the two pool
+ *   histogram values cistern records per checkout (wait time, use time) by hand.
+ *
+ * Each repetition runs every subject once (rotated order); the figure is the median
+ * client CPU (process.cpuUsage) per operation. `cisternOwnUs` is cistern minus the
+ * hand-made SDK calls; `sdkUs` the hand-made calls minus the bare baseline.
+ */
+import { type Attributes, context, SpanKind } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import postgresjs from 'postgres';
+import type { ConnectContext, Driver, DriverTarget, QueryObserver } from '../src/drivers/driver.js';
+import { observedSql } from '../src/drivers/postgres/observed-sql.js';
+import { createPool, type Pool, type PoolOptions } from '../src/index.js';
+import { describeQuery } from '../src/telemetry/attributes.js';
+import { median, round } from './lib/stats.js';
+import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
+
+const TARGET: DriverTarget = { system: 'postgresql', host: '127.0.0.1', port: 5432, database: 'bench' };
+
+const discardSpans: SpanExporter = {
+  export: (_spans, done) => done({ code: 0 }),
+  shutdown: async () => {},
+};
+
+const discardMetrics: PushMetricExporter = {
+  export: (_metrics, done) => done({ code: 0 }),
+  forceFlush: async () => {},
+  shutdown: async () => {},
+  selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
+};
+
+/** A postgres.js query object as far as this bench touches it. */
+interface LazyQuery {
+  handler: (query: unknown) => void;
+  resolve(value: unknown): void;
+  then(): Promise<unknown>;
+}
+
+type Sql = (strings: TemplateStringsArray, ...args: unknown[]) => LazyQuery;
+
+const noHandler = (): void => {};
+const EMPTY: unknown[] = [];
+
+/** Run a query object the way an awaiting caller does, without sending it. */
+function run(query: LazyQuery): Promise<unknown> {
+  query.handler = noHandler;
+  const settled = query.then(); // postgres.js starts the query (and cistern observes it) here
+  query.resolve(EMPTY); // as postgres.js does when the result arrives
+  return settled;
+}
+
+/** A driver with no I/O whose connections carry cistern's observed `sql` over an unconnected postgres.js. */
+function fakeDriver(raw: Sql): Driver<{ sql: Sql }> {
+  return {
+    name: 'bench-fake',
+    target: TARGET,
+    async connect(ctx: ConnectContext) {
+      const observer: QueryObserver | undefined = ctx.observer;
+      const sql =
+        observer === undefined
+          ? raw
+          : (observedSql(raw as never, {
+              observer,
+              meta: { connectionId: ctx.connectionId, target: TARGET },
+              options: (raw as unknown as { options: unknown }).options,
+            }) as unknown as Sql);
+      return { sql };
+    },
+    async ping() {
+      return true;
+    },
+    async close() {},
+    isDisconnect: () => false,
+  } as unknown as Driver<{ sql: Sql }>;
+}
+
+interface Subject {
+  path: 'query' | 'pool';
+  name: string;
+  op: () => Promise<unknown>;
+  cpuUs: number[];
+}
+
+const scenario: BenchScenario = {
+  name: 'telemetry-cpu',
+  async run(ctx: BenchContext): Promise<BenchResult[]> {
+    const repetitions = ctx.quick ? 3 : 9;
+    const opsPerRun = ctx.quick ? 3000 : 20000;
+
+    const tracerProvider = new BasicTracerProvider({
+      spanProcessors: [
+        new BatchSpanProcessor(discardSpans, {
+          maxQueueSize: 65536,
+          maxExportBatchSize: 2048,
+          scheduledDelayMillis: 200,
+        }),
+      ],
+    });
+    const meterProvider = new MeterProvider({
+      readers: [new PeriodicExportingMetricReader({ exporter: discardMetrics, exportIntervalMillis: 1000 })],
+    });
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    context.with(context.active(), () => {});
+
+    // never connects: every query's handler is replaced before it runs
+    const raw = postgresjs(`postgres://bench@${TARGET.host}:${TARGET.port}/${TARGET.database}`, {
+      max: 1,
+    }) as unknown as Sql;
+    const driver = fakeDriver(raw);
+    const poolOf = (name: string, telemetry: PoolOptions['telemetry']): Pool<{ sql: Sql }> =>
+      createPool(driver, { name, size: 1, maxOverflow: 0, minIdle: 1, prePing: false, telemetry });
+    const pools = {
+      off: poolOf('cpu-off', false),
+      sdk: poolOf('cpu-sdk', { tracerProvider, meterProvider }),
+      noSdk: poolOf('cpu-nosdk', undefined),
+    };
+
+    const tracer = tracerProvider.getTracer('bench-hand-made');
+    const meter = meterProvider.getMeter('bench-hand-made');
+    const operationDuration = meter.createHistogram('db.client.operation.duration', { unit: 's' });
+    const waitTime = meter.createHistogram('db.client.connection.wait_time', { unit: 's' });
+    const useTime = meter.createHistogram('db.client.connection.use_time', { unit: 's' });
+    const description = describeQuery({ text: 'select 1' }, TARGET, 'cpu-sdk', true);
+    const spanOptions = { kind: SpanKind.CLIENT, attributes: description.spanAttributes };
+    const poolAttributes: Attributes = { 'db.client.connection.pool.name': 'cpu-off' };
+
+    try {
+      await Promise.all(Object.values(pools).map((p) => p.ready()));
+      const sqlOf = async (pool: Pool<{ sql: Sql }>): Promise<Sql> => pool.use((c) => c.sql);
+      const sdkSql = await sqlOf(pools.sdk);
+      const noSdkSql = await sqlOf(pools.noSdk);
+      const nothing = (): undefined => undefined;
+
+      const subjects: Subject[] = [
+        { path: 'query', name: 'raw postgres.js', op: () => run(raw`select 1`), cpuUs: [] },
+        { path: 'query', name: 'cistern, no SDK', op: () => run(noSdkSql`select 1`), cpuUs: [] },
+        { path: 'query', name: 'cistern, SDK', op: () => run(sdkSql`select 1`), cpuUs: [] },
+        {
+          path: 'query',
+          name: 'hand-made span + histogram',
+          op: () => {
+            const query = raw`select 1`;
+            const span = tracer.startSpan(description.spanName, spanOptions, context.active());
+            const resolve = query.resolve;
+            query.resolve = (rows: unknown) => {
+              span.end();
+              const d = (span as unknown as { duration: [number, number] }).duration;
+              operationDuration.record(d[0] + d[1] / 1e9, description.metricAttributes);
+              resolve(rows);
+            };
+            return run(query);
+          },
+          cpuUs: [],
+        },
+        { path: 'pool', name: 'telemetry off', op: () => pools.off.use(nothing), cpuUs: [] },
+        { path: 'pool', name: 'cistern, no SDK', op: () => pools.noSdk.use(nothing), cpuUs: [] },
+        { path: 'pool', name: 'cistern, SDK', op: () => pools.sdk.use(nothing), cpuUs: [] },
+        {
+          path: 'pool',
+          name: 'off + hand-made wait/use histograms',
+          op: () => {
+            const asked = performance.now();
+            return pools.off.use(() => {
+              const acquired = performance.now();
+              waitTime.record((acquired - asked) / 1000, poolAttributes);
+              useTime.record((performance.now() - acquired) / 1000, poolAttributes);
+            });
+          },
+          cpuUs: [],
+        },
+      ];
+
+      const measure = async (s: Subject, n: number): Promise<number> => {
+        const cpu0 = process.cpuUsage();
+        for (let i = 0; i < n; i++) await s.op();
+        await tracerProvider.forceFlush(); // export this subject's spans inside its own measurement
+        const cpu = process.cpuUsage(cpu0);
+        return (cpu.user + cpu.system) / n;
+      };
+      for (const s of subjects) {
+        ctx.progress(`warming up ${s.path}: ${s.name}`);
+        await measure(s, opsPerRun / 4);
+      }
+      for (let rep = 0; rep < repetitions; rep++) {
+        for (let k = 0; k < subjects.length; k++) {
+          const s = subjects[(rep + k) % subjects.length];
+          ctx.progress(`repetition ${rep + 1}/${repetitions}: ${s.path}: ${s.name}`);
+          s.cpuUs.push(await measure(s, opsPerRun));
+        }
+      }
+
+      const cpu = (name: string, path: Subject['path']) =>
+        median(subjects.find((s) => s.path === path && s.name === name)!.cpuUs);
+      const bases = { query: cpu('raw postgres.js', 'query'), pool: cpu('telemetry off', 'pool') };
+      const handMade = {
+        query: cpu('hand-made span + histogram', 'query'),
+        pool: cpu('off + hand-made wait/use histograms', 'pool'),
+      };
+      return subjects.map((s) => {
+        const value = median(s.cpuUs);
+        const extra: Record<string, number> = { overheadUs: round(value - bases[s.path]) };
+        if (s.name === 'cistern, SDK') extra.cisternOwnUs = round(value - handMade[s.path]);
+        if (s.name.startsWith('hand-made') || s.name.startsWith('off + hand-made'))
+          extra.sdkUs = round(value - bases[s.path]);
+        return {
+          scenario: 'telemetry-cpu',
+          subject: `${s.path}: ${s.name}`,
+          params: { ops: opsPerRun },
+          value: round(value),
+          unit: 'µs CPU/op',
+          extra,
+        };
+      });
+    } finally {
+      await Promise.all(Object.values(pools).map((p) => p.close()));
+      await (raw as unknown as { end(o: { timeout: number }): Promise<void> }).end({ timeout: 0 });
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+      context.disable();
+      manager.disable();
+    }
+  },
+};
+
+export default scenario;
