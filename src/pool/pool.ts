@@ -1096,6 +1096,8 @@ export class Pool<C> extends PoolEmitter {
       const expired: [Conn<C>, CloseReason][] = [];
       // oldest-used first, so the most recently used ones stay warm
       const byAge = this.#idle.toArray().sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+      // the ones past their lifetime go anyway: they do not count toward minIdle
+      for (const rec of byAge) if (t >= rec.expiresAt) keep--;
       for (const rec of byAge) {
         if (t >= rec.expiresAt) expired.push([rec, 'recycled']);
         else if (idleLimit > 0 && keep > 0 && t - rec.lastUsedAt >= idleLimit) {
