@@ -382,6 +382,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
   pool.on('connect', ({ connectionId }) => {
     if (connected.has(connectionId)) violations.push(`connect emitted twice for ${connectionId}`);
     connected.add(connectionId);
+    if (closeCalled) violations.push(`connection ${connectionId} adopted after close()`);
     const conn = driver.byPoolId.get(connectionId);
     if (conn !== undefined) {
       connectedAt.set(conn, performance.now());
@@ -413,6 +414,8 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
   });
   // What the pool has handed out right now, known synchronously (promise callbacks run later).
   const checkedOut = new Set<FakeConnection>();
+  const checkedOutAt = new Map<FakeConnection, number>();
+  const leakReported = new Set<FakeConnection>();
   pool.on('checkout', ({ connectionId }) => {
     checkouts++;
     const conn = driver.byPoolId.get(connectionId);
@@ -429,7 +432,10 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     }
     if (!options.prePing && conn.pings > 0)
       violations.push(`connection ${connectionId} pinged with prePing off`);
+    if (closeCalled) violations.push(`connection ${connectionId} checked out after close()`);
     checkedOut.add(conn);
+    checkedOutAt.set(conn, performance.now());
+    leakReported.delete(conn);
   });
   pool.on('checkin', ({ connectionId }) => {
     const conn = driver.byPoolId.get(connectionId);
@@ -441,6 +447,11 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
   pool.on('checkoutFailed', () => checkoutFailures++);
   pool.on('leak', ({ connectionId, heldMs }) => {
     const holder = [...held.keys(), ...busy.keys()].find((c) => driver.poolIds.get(c) === connectionId);
+    if (holder !== undefined) {
+      if (leakReported.has(holder))
+        violations.push(`leak reported twice for one checkout of ${connectionId}`);
+      leakReported.add(holder);
+    }
     if (holder === undefined)
       violations.push(`leak reported for connection ${connectionId} that nobody holds`);
     if (heldMs < options.leakTimeoutMs) violations.push(`leak reported after ${heldMs} ms`);
@@ -639,6 +650,17 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
         const idleFor = Math.max(...idleConns.map((c) => t - (lastUsed.get(c) ?? t)));
         if (idleFor > sweepBound(options.idleTimeoutMs)) {
           fail(`${idleConns.length} idle (minIdle ${options.minIdle}), one idle for ${idleFor} ms`);
+        }
+      }
+      // a checkout held past leakTimeoutMs (+ a sweep period) has been reported
+      if (options.leakTimeoutMs > 0) {
+        for (const c of checkedOut) {
+          const heldFor = t - (checkedOutAt.get(c) ?? t);
+          if (heldFor > sweepBound(options.leakTimeoutMs) && !leakReported.has(c) && !c.closed) {
+            fail(
+              `connection ${c.id} held ${heldFor} ms, no leak event (leakTimeoutMs ${options.leakTimeoutMs})`,
+            );
+          }
         }
       }
       // overflow connections close at check-in: none of them sits idle
