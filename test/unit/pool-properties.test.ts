@@ -1,16 +1,26 @@
 /**
  * Property-based test of the pool core: random sequences of acquires (plain,
- * with a per-call timeout, with an abort signal), releases, invalidations,
- * aborts, clock advances, failing and hanging connects, failing and hanging
- * pings, killed connections, clear and close, run on the real Pool with a fake
- * driver under fake timers. After every step the invariants of DESIGN.md are
- * checked against the pool's stats() and against the driver's own view.
+ * with a per-call timeout, with an abort signal, in bursts), releases,
+ * invalidations, double releases, aborts, pool.use / pool.transaction (with
+ * retries and failing rollbacks), ready(), clock advances, failing, hanging
+ * and throwing connects, a driver that ignores the abort signal, failing and
+ * hanging pings and resets, killed connections, clear and close, run on the
+ * real Pool with a fake driver under fake timers. Steps usually run after the
+ * pool settled, sometimes after only a few microtasks (interleaved with its
+ * promise chains). After every settled step the invariants of DESIGN.md are
+ * checked against stats(), the events and the driver's own view; at the end
+ * the driver is healed (every caller must then be served or time out) and the
+ * pool closed (everything settles, every connection closed exactly once).
  *
- * Determinism: fake timers fake performance.now and setImmediate too, so the
- * pool's coarse clock (src/pool/clock.ts, refreshed by a setImmediate) only
- * moves when the test advances time; resetClock() drops a reading cached
- * before the fakes were installed. Math.random (lifetime and backoff jitter)
- * is seeded per run.
+ * Determinism: vitest's fake timers fake performance.now and setImmediate
+ * too, so the pool's coarse clock (src/pool/clock.ts, a performance.now()
+ * reading cached until a setImmediate fires) only moves when the test advances
+ * time, and its invalidating immediate runs first in every advance;
+ * resetClock() drops a reading cached with real timers before the fakes were
+ * installed (and after they are removed). Math.random (lifetime and backoff
+ * jitter) is seeded per run. A failing run prints its seed and path: replay
+ * it with POOL_PROPERTY_SEED / POOL_PROPERTY_PATH (POOL_PROPERTY_DEBUG=1
+ * narrates it); POOL_PROPERTY_RUNS sets the number of runs.
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -222,7 +232,7 @@ const stepsArb: fc.Arbitrary<Step[]> = fc
     fc.option(
       fc.record({
         at: fc.double({ min: 0.5, max: 1, noNaN: true }),
-        timeoutMs: fc.integer({ min: 0, max: 400 }),
+        timeoutMs: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constant(Number.POSITIVE_INFINITY)),
       }),
     ),
   )
