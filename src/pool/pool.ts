@@ -691,21 +691,30 @@ export class Pool<C> extends PoolEmitter {
       if (pending !== undefined && typeof (pending as Promise<void>).then === 'function') {
         rec.state = RESETTING;
         this.#resetting++;
-        (pending as Promise<void>).then(
-          () => {
-            if (rec.state !== RESETTING) return;
-            this.#resetting--;
-            this.#returnToPool(rec);
-            this.#checkDrained();
-            this.#pump();
-          },
-          (error) => {
-            if (rec.state !== RESETTING) return;
-            this.#resetting--;
-            this.#invalidateRec(rec, error);
-            this.#afterClose();
-          },
-        );
+        // a reset that never settles would hold the slot forever: give up like a hung ping
+        const timeoutMs = this.options.connectTimeoutMs;
+        let timer: NodeJS.Timeout | undefined;
+        const failed = (error: unknown) => {
+          if (timer !== undefined) clearTimeout(timer);
+          if (rec.state !== RESETTING) return;
+          this.#resetting--;
+          this.#invalidateRec(rec, error);
+          this.#afterClose();
+        };
+        if (timeoutMs !== Number.POSITIVE_INFINITY) {
+          timer = setTimeout(
+            () => failed(new Error(`reset timed out after ${timeoutMs} ms`)),
+            timerDelay(timeoutMs),
+          );
+        }
+        (pending as Promise<void>).then(() => {
+          if (timer !== undefined) clearTimeout(timer);
+          if (rec.state !== RESETTING) return;
+          this.#resetting--;
+          this.#returnToPool(rec);
+          this.#checkDrained();
+          this.#pump();
+        }, failed);
         return;
       }
     }

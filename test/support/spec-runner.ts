@@ -17,9 +17,18 @@ import {
   RetryableError,
 } from './fake-driver.js';
 
-/** The fake driver plus a rollback that can fail (with a plain error, not a disconnect). */
+/** The fake driver plus a rollback that can fail (with a plain error, not a disconnect) and a reset that can hang. */
 class SpecDriver extends FakeDriver {
   rollbackError: unknown = undefined;
+  resetHang = false;
+
+  override reset(conn: FakeConnection): Promise<void> | void {
+    if (this.resetHang) {
+      conn.resets++;
+      return new Promise<void>(() => {});
+    }
+    return super.reset(conn);
+  }
 
   override async rollback(conn: FakeConnection): Promise<void> {
     if (this.rollbackError !== undefined) throw this.rollbackError;
@@ -92,6 +101,8 @@ export interface SpecControls {
   closeError?: string | null;
   /** A message: rollback rejects with `new Error(message)`; null: rollback succeeds. */
   rollbackError?: string | null;
+  /** reset returns a promise that never settles. */
+  resetHang?: boolean;
 }
 
 export interface SpecFile {
@@ -202,6 +213,7 @@ function describeEvent(e: RecordedEvent): string {
 
 function applyControls(driver: SpecDriver, controls: SpecControls): void {
   const c = driver.controls;
+  if (controls.resetHang !== undefined) driver.resetHang = controls.resetHang;
   if (controls.rollbackError !== undefined) {
     driver.rollbackError = controls.rollbackError === null ? undefined : new Error(controls.rollbackError);
   }
