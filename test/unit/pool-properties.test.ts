@@ -111,6 +111,24 @@ class PropertyDriver extends FakeDriver {
     for (const c of this.hungPings) if (!c.closed) n++;
     return n;
   }
+
+  /** reset returns a promise that never settles (the pool gives up after connectTimeoutMs). */
+  resetHang = false;
+  readonly hungResets = new Set<FakeConnection>();
+
+  override reset(conn: FakeConnection): Promise<void> | void {
+    if (!this.resetHang) return super.reset(conn);
+    conn.resets++;
+    this.hungResets.add(conn);
+    return new Promise<void>(() => {});
+  }
+
+  /** Resets the pool still waits on. */
+  get resetting(): number {
+    let n = 0;
+    for (const c of this.hungResets) if (!c.closed) n++;
+    return n;
+  }
 }
 
 type Step =
@@ -137,7 +155,7 @@ type Step =
   | { t: 'connectDelay'; ms: number }
   | { t: 'ignoreAbort'; on: boolean }
   | { t: 'ping'; result: 'ok' | 'false' | 'reject' | 'hang' }
-  | { t: 'reset'; async: boolean; fail: boolean }
+  | { t: 'reset'; async: boolean; fail: boolean; hang: boolean }
   | { t: 'kill'; i: number }
   | { t: 'clear' }
   | { t: 'ready' }
@@ -218,7 +236,12 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ t: fc.constant('reset' as const), async: fc.boolean(), fail: fc.boolean() }),
+    arbitrary: fc.record({
+      t: fc.constant('reset' as const),
+      async: fc.boolean(),
+      fail: fc.boolean(),
+      hang: fc.boolean(),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('kill' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('clear' as const) }) },
@@ -615,7 +638,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     if (driver.open.size !== s.idle + s.used) fail(`driver open ${driver.open.size} != idle + used`);
     if (s.overflow !== Math.max(0, s.size - s.connecting - options.size)) fail('overflow != open - size');
     if (s.connecting > options.maxConnecting) fail('more connects in flight than maxConnecting');
-    if (s.used !== liveHeld + liveBusy + pinging)
+    if (s.used !== liveHeld + liveBusy + pinging + driver.resetting)
       fail(`used != held ${liveHeld} + in use() ${liveBusy} + pinging ${pinging}`);
     if (s.pending !== pending().length) fail(`pending != ${pending().length} callers waiting`);
     const served = requests.filter((r) => r.state === 'fulfilled').length;
@@ -640,7 +663,10 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     }
     // the idle connections, as the driver and the events see them
     const idleConns = [...driver.open].filter(
-      (c) => !checkedOut.has(c) && !(driver.hungPings.has(c) && !c.closed),
+      (c) =>
+        !checkedOut.has(c) &&
+        !(driver.hungPings.has(c) && !c.closed) &&
+        !(driver.hungResets.has(c) && !c.closed),
     );
     if (idleConns.length !== s.idle)
       fail(`${idleConns.length} connections open, not out, not pinging != idle`);
@@ -790,6 +816,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
         case 'reset':
           driver.controls.resetAsync = step.async;
           driver.controls.resetError = step.fail ? new Error('reset failed') : undefined;
+          driver.resetHang = step.hang && !step.fail;
           break;
         case 'kill': {
           const conn = pick([...driver.open], step.i);
@@ -842,6 +869,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
     autoRelease = true;
     driver.rollbackError = undefined;
     driver.connectThrows = false;
+    driver.resetHang = false;
     const busyScopes = () => scopedResults.some((r) => !r.settled);
     for (let round = 0; round < 300 && (pending().length > 0 || held.size > 0 || busyScopes()); round++) {
       for (const conn of [...held.keys()]) {
