@@ -251,14 +251,16 @@ export class Pool<C> extends PoolEmitter {
     if (this.#live++ === 0 && this.#timer !== undefined) this.#timer.ref();
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
       if (custom) this.#custom.push(waiter);
-      if (waiter.deadline < this.#timerAt) this.#armTimer(waiter.deadline);
+      const deadline = start + timeoutMs;
+      if (deadline < this.#timerAt) this.#armTimer(deadline);
     }
     if (signal !== undefined) {
       waiter.signal = signal;
       waiter.onAbort = () => this.#giveUp(waiter, 'aborted', abortReason(signal));
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
-    this.#pump();
+    // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
+    if (this.#idle.length > 0 || this.#open + this.#connecting < this.#max) this.#pump();
     return promise;
   }
 
