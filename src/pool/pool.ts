@@ -208,11 +208,15 @@ export class Pool<C> extends PoolEmitter {
   }
 
   #enqueue(options: AcquireOptions | undefined): Promise<C> {
-    if (this.#live >= this.options.maxWaiting) {
+    // Callers a new connection will serve are not queued; the others wait for a release.
+    // `maxWaiting` bounds those (generic-pool's `maxWaitingClients` rule).
+    if (this.#live - (this.#max - this.#open) >= this.options.maxWaiting) {
+      const queued = this.#live - (this.#max - this.#open);
       return this.#failFast(
         'queueFull',
         new PoolQueueFullError(
-          `pool '${this.name}' has ${this.#live} callers waiting, the maximum (maxWaiting=${this.options.maxWaiting})`,
+          `pool '${this.name}' has ${queued} callers waiting for a connection to be released, ` +
+            `the maximum (maxWaiting=${this.options.maxWaiting})`,
         ),
       );
     }

@@ -64,14 +64,28 @@ describe('maxWaiting', () => {
     pool.release(held);
   });
 
-  it('a caller whose connection is still being opened counts as waiting (the CMAP wait queue)', async () => {
-    const { pool } = makePool({ size: 5, maxWaiting: 1 }, { connectDelayMs: 100 });
-    const first = settle(pool.acquire());
-    expect(pool.stats()).toMatchObject({ pending: 1, connecting: 1 });
+  it('callers a new connection will serve do not count as waiting; those beyond the capacity do', async () => {
+    const { pool } = makePool({ size: 2, maxOverflow: 0, maxWaiting: 1 }, { connectDelayMs: 100 });
+    // two callers fit the capacity (two connections open for them), a third queues, a fourth is refused
+    const served = [settle(pool.acquire()), settle(pool.acquire())];
+    const queued = settle(pool.acquire());
+    expect(pool.stats()).toMatchObject({ pending: 3, connecting: 2 });
     await expect(pool.acquire()).rejects.toMatchObject({ code: 'POOL_QUEUE_FULL' });
     await tick(100);
-    expect(first.state).toBe('fulfilled');
-    pool.release(first.value!);
+    expect(served.map((s) => s.state)).toEqual(['fulfilled', 'fulfilled']);
+    expect(queued.state).toBe('pending');
+    pool.release(served[0].value!);
+    await tick();
+    expect(queued.state).toBe('fulfilled');
+    pool.release(served[1].value!);
+    pool.release(queued.value!);
+  });
+
+  it('maxWaiting 0 on an empty pool still opens connections for callers up to the capacity', async () => {
+    const { pool } = makePool({ size: 1, maxOverflow: 0, maxWaiting: 0 });
+    const c = await pool.acquire();
+    await expect(pool.acquire()).rejects.toMatchObject({ code: 'POOL_QUEUE_FULL' });
+    pool.release(c);
   });
 
   it('the default (Infinity) lets 10000 callers wait', async () => {
