@@ -74,6 +74,8 @@ export class FakeDriver implements Driver<FakeConnection> {
     const attempt = this.connectAttempts;
     return new Promise((resolve, reject) => {
       const finish = () => {
+        // the pool gave up on this connect: no connection is made
+        if (ctx.signal.aborted) return;
         const e = this.controls.connectError;
         const error = typeof e === 'function' ? (e as (n: number) => unknown)(attempt) : e;
         if (error !== undefined) return reject(error);
