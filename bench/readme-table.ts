@@ -37,7 +37,9 @@ export function renderSection(file: ResultsFile): string {
 function renderScenario(rows: readonly BenchResult[]): string[] {
   const varying = Object.keys(rows[0].params).filter((k) => new Set(rows.map((r) => r.params[k])).size > 1);
   const units = new Set(rows.map((r) => r.unit));
-  if (varying.length === 1 && units.size === 1) {
+  // latency percentiles only fit the flat table
+  const hasLatency = rows.some((r) => r.extra?.p50Ms !== undefined);
+  if (varying.length === 1 && units.size === 1 && !hasLatency) {
     const key = varying[0];
     const columns = [...new Set(rows.map((r) => r.params[key]))];
     const subjects = [...new Set(rows.map((r) => r.subject))];
@@ -51,7 +53,9 @@ function renderScenario(rows: readonly BenchResult[]): string[] {
       }),
     ]);
     const note = fixed.map(([k, v]) => `${k} ${formatCell(v)}`).join(', ');
-    return [`${[...units][0]}${note ? ` (${note})` : ''}; lower is better.`, '', ...markdown(header, body)];
+    const unit = [...units][0];
+    const better = /\/s$/.test(unit) ? 'higher' : 'lower';
+    return [`${unit}${note ? ` (${note})` : ''}; ${better} is better.`, '', ...markdown(header, body)];
   }
   const { header, body } = tableCells(rows);
   return markdown(header, body);
