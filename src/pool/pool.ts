@@ -184,7 +184,9 @@ export class Pool<C> extends PoolEmitter {
     if (this.#lifo) this.#idle.pop();
     else this.#idle.shift();
     // keep minIdle warm: the fast path skips the pump, so refill here when it dipped
-    if (this.#idle.length < this.options.minIdle) queueMicrotask(this.#pumpLater);
+    if (this.#idle.length < this.options.minIdle && this.#open + this.#connecting < this.#size) {
+      queueMicrotask(this.#pumpLater);
+    }
     return rec;
   }
 
