@@ -101,15 +101,18 @@ for (const file of files) {
 }
 
 out.durationMs = Math.round(performance.now() - started);
+// a filtered or quick run must not overwrite the full results the README is made from
+const resultsPath =
+  filters.length === 0 && !quick ? RESULTS_PATH : new URL('partial.tmp.json', RESULTS_PATH);
 await mkdir(new URL('.', RESULTS_PATH), { recursive: true });
-await writeFile(RESULTS_PATH, `${JSON.stringify(out, null, 2)}\n`);
+await writeFile(resultsPath, `${JSON.stringify(out, null, 2)}\n`);
 progress.clear();
 const summary = [
   `${out.results.length} results`,
   `${out.skipped.length} skipped`,
   `${out.failed.length} failed`,
 ];
-console.log(`${summary.join(', ')} in ${elapsed(started)}; wrote ${fileURLToPath(RESULTS_PATH)}`);
+console.log(`${summary.join(', ')} in ${elapsed(started)}; wrote ${fileURLToPath(resultsPath)}`);
 
 if (out.failed.length > 0) process.exitCode = 1;
 if (timedOut) process.exit();
