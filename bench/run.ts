@@ -102,8 +102,7 @@ for (const file of files) {
 
 out.durationMs = Math.round(performance.now() - started);
 // a filtered or quick run must not overwrite the full results the README is made from
-const resultsPath =
-  filters.length === 0 && !quick ? RESULTS_PATH : new URL('partial.tmp.json', RESULTS_PATH);
+const resultsPath = filters.length === 0 && !quick ? RESULTS_PATH : new URL('partial.tmp.json', RESULTS_PATH);
 await mkdir(new URL('.', RESULTS_PATH), { recursive: true });
 await writeFile(resultsPath, `${JSON.stringify(out, null, 2)}\n`);
 progress.clear();
