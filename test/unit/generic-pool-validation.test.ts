@@ -42,9 +42,9 @@ describe.each(impls)('generic-pool validation: testOnBorrow and the factory chec
     expect(factory.validated).toBe(0);
   });
 
-  // cistern maps testOnBorrow to prePing with a 0 ms window, measured on a clock read once per
-  // event-loop turn: a resource returned in the same turn counts as "just used" and is not
-  // validated (docs/generic-pool.md). The cases below let 1 ms pass before borrowing again.
+  // cistern maps testOnBorrow to prePing with a 0 ms window, which validates every borrow, even
+  // one in the same event-loop turn as the return. The cases below let 1 ms pass after the
+  // first release so both implementations start from an idle resource.
   const later = () => vi.advanceTimersByTimeAsync(1);
 
   it('with testOnBorrow an idle resource is validated on every borrow', async () => {
