@@ -19,16 +19,6 @@ export function now(): number {
   return cached;
 }
 
-/** A fresh reading that also refreshes the cache (for timers that must see real time). */
-export function freshNow(): number {
-  cached = performance.now();
-  if (!valid) {
-    valid = true;
-    setImmediate(invalidate);
-  }
-  return cached;
-}
-
 /** Drop the cached reading (tests switch between real and fake timers). */
 export function resetClock(): void {
   valid = false;

@@ -629,32 +629,39 @@ export class Pool<C> extends PoolEmitter {
 
   /** Return a checked-out connection. A second release, or a connection of another pool, throws `PoolMisuseError`. */
   release(conn: C): void {
-    const rec = this.#records.get(conn);
-    if (rec === undefined || rec.state !== USED) {
-      if (rec !== undefined && rec.state === ABANDONED) {
-        this.#records.delete(conn);
-        return;
-      }
-      throw this.#misuse('release', rec);
-    }
-    this.#checkin(rec);
+    const rec = this.#checkedOut('release', conn);
+    if (rec !== undefined) this.#checkin(rec);
   }
 
   /** Close a checked-out connection instead of returning it. */
   invalidate(conn: C, error?: unknown): void {
+    const rec = this.#checkedOut('invalidate', conn);
+    if (rec === undefined) return;
+    this.#invalidateCheckedOut(rec, error);
+    this.#pump();
+  }
+
+  /**
+   * The record of a connection handed back by its holder, or undefined when `close()`
+   * already closed it under the holder (then the hand-back is a no-op). Anything else
+   * (a foreign connection, a second hand-back) throws `PoolMisuseError`.
+   */
+  #checkedOut(method: string, conn: C): Conn<C> | undefined {
     const rec = this.#records.get(conn);
-    if (rec === undefined || rec.state !== USED) {
-      if (rec !== undefined && rec.state === ABANDONED) {
-        this.#records.delete(conn);
-        return;
-      }
-      throw this.#misuse('invalidate', rec);
+    if (rec !== undefined && rec.state === USED) return rec;
+    if (rec !== undefined && rec.state === ABANDONED) {
+      this.#records.delete(conn);
+      return undefined;
     }
+    throw this.#misuse(method, rec);
+  }
+
+  /** Close a checked-out connection instead of checking it in (its holder is done with it). */
+  #invalidateCheckedOut(rec: Conn<C>, error: unknown): void {
     this.#used--;
     this.#emitCheckin(rec);
     this.#invalidateRec(rec, error);
     this.#checkDrained();
-    this.#pump();
   }
 
   #misuse(method: string, rec: Conn<C> | undefined): PoolMisuseError {
@@ -829,11 +836,8 @@ export class Pool<C> extends PoolEmitter {
   #finish(rec: Conn<C>, checkout: number, error: unknown): void {
     if (rec.state !== USED || rec.uses !== checkout) return;
     if (error !== undefined && (rec.dead || this.#isDisconnect(error))) {
-      this.#used--;
-      this.#emitCheckin(rec);
-      this.#invalidateRec(rec, error);
+      this.#invalidateCheckedOut(rec, error);
       this.clear();
-      this.#checkDrained();
       return;
     }
     this.#checkin(rec);
@@ -930,10 +934,7 @@ export class Pool<C> extends PoolEmitter {
             } catch (rollbackError) {
               // a connection that cannot roll back must not be reused
               if (rec.state === USED && rec.uses === checkout) {
-                this.#used--;
-                this.#emitCheckin(rec);
-                this.#invalidateRec(rec, rollbackError);
-                this.#checkDrained();
+                this.#invalidateCheckedOut(rec, rollbackError);
                 this.#pump();
               }
             }
