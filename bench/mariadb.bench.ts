@@ -23,6 +23,7 @@ import * as mysql2 from 'mysql2/promise';
 import { mariadb } from '../src/drivers/mariadb/index.js';
 import { createPool } from '../src/index.js';
 import { MARIADB_URL, reachable } from '../test/support/servers.js';
+import { closedLoop, type LoadSample } from './lib/closed-loop.js';
 import { getGc } from './lib/gc.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
@@ -134,51 +135,9 @@ const subjects: Subject[] = [
   },
 ];
 
-interface Sample {
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 /** 64 callers loop until the deadline; every latency is kept (bounded by the duration). */
-async function measure(opened: Opened, sql: string, durationMs: number): Promise<Sample> {
-  let latencies = new Float64Array(1 << 16);
-  let count = 0;
-  let failures = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
-  const caller = async () => {
-    for (;;) {
-      const t0 = performance.now();
-      if (t0 >= deadline) return;
-      try {
-        await opened.query(sql);
-      } catch {
-        failures++;
-        if (failures > 100) throw new Error(`more than 100 failed queries running ${sql}`);
-        continue;
-      }
-      if (count === latencies.length) {
-        const bigger = new Float64Array(latencies.length * 2);
-        bigger.set(latencies);
-        latencies = bigger;
-      }
-      latencies[count++] = performance.now() - t0;
-    }
-  };
-  await Promise.all(Array.from({ length: CALLERS }, caller));
-  const elapsed = performance.now() - started;
-  const sorted = latencies.subarray(0, count).sort();
-  return {
-    opsPerSec: (count / elapsed) * 1000,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-  };
+function measure(opened: Opened, sql: string, durationMs: number): Promise<LoadSample> {
+  return closedLoop(CALLERS, durationMs, () => opened.query(sql), sql);
 }
 
 const run = promisify(execFile);
@@ -222,7 +181,7 @@ const scenario: BenchScenario = {
     const gc = getGc();
     const results: BenchResult[] = [];
     for (const query of QUERIES) {
-      const opened: { subject: Subject; pool: Opened; samples: Sample[] }[] = [];
+      const opened: { subject: Subject; pool: Opened; samples: LoadSample[] }[] = [];
       for (const subject of subjects) {
         ctx.progress(`${query.name}: opening ${subject.name}`);
         const pool = await subject.open();

@@ -24,6 +24,7 @@ import { MongoClient } from 'mongodb';
 import { mongodb } from '../src/drivers/mongodb/index.js';
 import { createPool } from '../src/index.js';
 import { MONGODB_URL } from '../test/support/servers.js';
+import { closedLoop, type LoadSample } from './lib/closed-loop.js';
 import { getGc } from './lib/gc.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
@@ -73,52 +74,18 @@ const subjects: Subject[] = [
   },
 ];
 
-interface Sample {
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-/** 64 callers loop until the deadline; every latency is kept (bounded by the duration). */
-async function measure(opened: Opened, durationMs: number): Promise<Sample> {
-  let latencies = new Float64Array(1 << 16);
-  let count = 0;
-  let failures = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
-  const caller = async (seed: number) => {
-    let id = seed;
-    for (;;) {
-      const t0 = performance.now();
-      if (t0 >= deadline) return;
-      id = (id + 7) % DOCS;
-      try {
-        await opened.find(id);
-      } catch (error) {
-        if (++failures > 100) throw new Error(`more than 100 failed finds: ${(error as Error).message}`);
-        continue;
-      }
-      if (count === latencies.length) {
-        const bigger = new Float64Array(latencies.length * 2);
-        bigger.set(latencies);
-        latencies = bigger;
-      }
-      latencies[count++] = performance.now() - t0;
-    }
-  };
-  await Promise.all(Array.from({ length: CALLERS }, (_, i) => caller(i)));
-  const elapsed = performance.now() - started;
-  const sorted = latencies.subarray(0, count).sort();
-  return {
-    opsPerSec: (count / elapsed) * 1000,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-  };
+/** 64 callers loop until the deadline, each walking its own sequence of ids. */
+function measure(opened: Opened, durationMs: number): Promise<LoadSample> {
+  const ids = Array.from({ length: CALLERS }, (_, i) => i);
+  return closedLoop(
+    CALLERS,
+    durationMs,
+    (caller) => {
+      ids[caller] = (ids[caller] + 7) % DOCS;
+      return opened.find(ids[caller]);
+    },
+    'find by _id',
+  );
 }
 
 /** The test server in a child process, so its work does not share the measured event loop. */
@@ -173,7 +140,7 @@ const scenario: BenchScenario = {
     const results: BenchResult[] = [];
     try {
       await seed(url, collection);
-      const opened: Array<{ name: string; opened: Opened; samples: Sample[] }> = [];
+      const opened: Array<{ name: string; opened: Opened; samples: LoadSample[] }> = [];
       for (const subject of subjects) {
         ctx.progress(`mongodb: opening ${subject.name}`);
         const o = await subject.open(url, collection);

@@ -34,6 +34,7 @@ import postgresjs from 'postgres';
 import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool } from '../src/index.js';
 import { PG_URL, reachable } from '../test/support/servers.js';
+import { closedLoop, type LoadSample } from './lib/closed-loop.js';
 import { getGc } from './lib/gc.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
@@ -100,56 +101,9 @@ const subjects: Subject[] = [
   },
 ];
 
-interface Sample {
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 /** `callers` loop until the deadline; every latency is kept (bounded by the duration). */
-async function measure(
-  opened: Opened,
-  name: QueryName,
-  callers: number,
-  durationMs: number,
-): Promise<Sample> {
-  let latencies = new Float64Array(1 << 16);
-  let count = 0;
-  let failures = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
-  const caller = async () => {
-    for (;;) {
-      const t0 = performance.now();
-      if (t0 >= deadline) return;
-      try {
-        await opened.query(name);
-      } catch (error) {
-        failures++;
-        if (failures > 100) throw new Error(`more than 100 failed queries running ${name}`, { cause: error });
-        continue;
-      }
-      if (count === latencies.length) {
-        const bigger = new Float64Array(latencies.length * 2);
-        bigger.set(latencies);
-        latencies = bigger;
-      }
-      latencies[count++] = performance.now() - t0;
-    }
-  };
-  await Promise.all(Array.from({ length: callers }, caller));
-  const elapsed = performance.now() - started;
-  const sorted = latencies.subarray(0, count).sort();
-  return {
-    opsPerSec: (count / elapsed) * 1000,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-  };
+function measure(opened: Opened, name: QueryName, callers: number, durationMs: number): Promise<LoadSample> {
+  return closedLoop(callers, durationMs, () => opened.query(name), name);
 }
 
 const run = promisify(execFile);
@@ -202,7 +156,7 @@ const scenario: BenchScenario = {
     for (const name of ['select1', 'rows100'] as const) {
       for (const callers of CALLER_COUNTS) {
         const label = `${name} x${callers}`;
-        const opened: { subject: Subject; pool: Opened; samples: Sample[] }[] = [];
+        const opened: { subject: Subject; pool: Opened; samples: LoadSample[] }[] = [];
         try {
           for (const subject of subjects) {
             ctx.progress(`${label}: opening ${subject.name}`);

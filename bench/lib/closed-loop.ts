@@ -1,0 +1,57 @@
+/** One measurement of a closed-loop load: throughput and latency percentiles. */
+export interface LoadSample {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/**
+ * `callers` loops each run `operation(caller)` back to back until the deadline;
+ * every latency is kept (bounded by the duration). More than 100 failed
+ * operations abort the measurement with `describe`'s text.
+ */
+export async function closedLoop(
+  callers: number,
+  durationMs: number,
+  operation: (caller: number) => PromiseLike<unknown>,
+  describe: string,
+): Promise<LoadSample> {
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  let failures = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const caller = async (index: number) => {
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= deadline) return;
+      try {
+        await operation(index);
+      } catch (error) {
+        failures++;
+        if (failures > 100)
+          throw new Error(`more than 100 failed operations running ${describe}`, { cause: error });
+        continue;
+      }
+      if (count === latencies.length) {
+        const bigger = new Float64Array(latencies.length * 2);
+        bigger.set(latencies);
+        latencies = bigger;
+      }
+      latencies[count++] = performance.now() - t0;
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, (_, i) => caller(i)));
+  const elapsed = performance.now() - started;
+  const sorted = latencies.subarray(0, count).sort();
+  return {
+    opsPerSec: (count / elapsed) * 1000,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+  };
+}
