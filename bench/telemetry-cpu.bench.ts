@@ -23,34 +23,16 @@
  */
 import { type Attributes, context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  AggregationTemporality,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-} from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import postgresjs from 'postgres';
 import type { ConnectContext, Driver, DriverTarget, QueryObserver } from '../src/drivers/driver.js';
 import { observedSql } from '../src/drivers/postgres/observed-sql.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
+import { discardingProviders } from './lib/discarding-sdk.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
 const TARGET: DriverTarget = { system: 'postgresql', host: '127.0.0.1', port: 5432, database: 'bench' };
-
-const discardSpans: SpanExporter = {
-  export: (_spans, done) => done({ code: 0 }),
-  shutdown: async () => {},
-};
-
-const discardMetrics: PushMetricExporter = {
-  export: (_metrics, done) => done({ code: 0 }),
-  forceFlush: async () => {},
-  shutdown: async () => {},
-  selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
-};
 
 /** A postgres.js query object as far as this bench touches it. */
 interface LazyQuery {
@@ -110,18 +92,7 @@ const scenario: BenchScenario = {
     const repetitions = ctx.quick ? 3 : 9;
     const opsPerRun = ctx.quick ? 3000 : 20000;
 
-    const tracerProvider = new BasicTracerProvider({
-      spanProcessors: [
-        new BatchSpanProcessor(discardSpans, {
-          maxQueueSize: 65536,
-          maxExportBatchSize: 2048,
-          scheduledDelayMillis: 200,
-        }),
-      ],
-    });
-    const meterProvider = new MeterProvider({
-      readers: [new PeriodicExportingMetricReader({ exporter: discardMetrics, exportIntervalMillis: 1000 })],
-    });
+    const { tracerProvider, meterProvider } = discardingProviders();
     const manager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(manager);
     context.with(context.active(), () => {});

@@ -38,34 +38,18 @@
 import net from 'node:net';
 import { type Attributes, context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  AggregationTemporality,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-} from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
+import { discardingProviders } from './lib/discarding-sdk.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
 const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CALLERS = 16;
 const POOL_SIZE = 8;
-
-const discardSpans: SpanExporter = {
-  export: (_spans, done) => done({ code: 0 }),
-  shutdown: async () => {},
-};
-
-const discardMetrics: PushMetricExporter = {
-  export: (_metrics, done) => done({ code: 0 }),
-  forceFlush: async () => {},
-  shutdown: async () => {},
-  selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
-};
 
 /** One query as the bench loop runs it (cistern's telemetry, if any, happens inside). */
 type RunQuery = (pool: Pool<any>) => Promise<unknown>;
@@ -200,18 +184,7 @@ const scenario: BenchScenario = {
     const repetitions = ctx.quick ? 3 : 7;
     const measureMs = ctx.quick ? 300 : 1000;
 
-    const tracerProvider = new BasicTracerProvider({
-      spanProcessors: [
-        new BatchSpanProcessor(discardSpans, {
-          maxQueueSize: 65536,
-          maxExportBatchSize: 2048,
-          scheduledDelayMillis: 200,
-        }),
-      ],
-    });
-    const meterProvider = new MeterProvider({
-      readers: [new PeriodicExportingMetricReader({ exporter: discardMetrics, exportIntervalMillis: 1000 })],
-    });
+    const { tracerProvider, meterProvider } = discardingProviders();
     let manager: AsyncLocalStorageContextManager | undefined;
 
     const withContextManager = {
