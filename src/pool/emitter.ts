@@ -1,5 +1,22 @@
 import type { PoolEventName, PoolEvents, PoolListener } from './types.js';
 
+/** Every event a pool emits (the type check below keeps it complete). */
+export const POOL_EVENT_NAMES = [
+  'connect',
+  'connectFailed',
+  'checkout',
+  'checkoutFailed',
+  'checkin',
+  'invalidate',
+  'close',
+  'clear',
+  'leak',
+] as const satisfies readonly PoolEventName[];
+const everyEventListed: [Exclude<PoolEventName, (typeof POOL_EVENT_NAMES)[number]>] extends [never]
+  ? true
+  : never = true;
+void everyEventListed;
+
 type ListenerTable = { [K in PoolEventName]?: PoolListener<K>[] };
 
 /**

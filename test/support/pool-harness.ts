@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, vi } from 'vitest';
 import { resetClock } from '../../src/pool/clock.js';
+import { POOL_EVENT_NAMES } from '../../src/pool/emitter.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { PoolEventName, PoolEvents, PoolOptions } from '../../src/pool/types.js';
 import { FakeDriver, type FakeDriverControls } from './fake-driver.js';
@@ -13,24 +14,12 @@ export type Recorded = {
   [K in PoolEventName]: { event: K; at: number; payload: PoolEvents[K] };
 }[PoolEventName];
 
-const EVENTS: PoolEventName[] = [
-  'connect',
-  'connectFailed',
-  'checkout',
-  'checkoutFailed',
-  'checkin',
-  'invalidate',
-  'close',
-  'clear',
-  'leak',
-];
-
 /** Every event a pool emits, in order, with the (fake) time it was emitted at. */
 export class EventLog {
   readonly all: Recorded[] = [];
 
   constructor(pool: Pool<unknown>) {
-    for (const event of EVENTS) {
+    for (const event of POOL_EVENT_NAMES) {
       pool.on(event, (payload: unknown) => {
         this.all.push({ event, at: performance.now(), payload } as Recorded);
       });

@@ -7,6 +7,7 @@
  */
 import { expect, vi } from 'vitest';
 import { resetClock } from '../../src/pool/clock.js';
+import { POOL_EVENT_NAMES } from '../../src/pool/emitter.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { PoolEventName, PoolOptions } from '../../src/pool/types.js';
 import {
@@ -116,18 +117,6 @@ export interface SpecFile {
   events?: ({ type: PoolEventName } & { [key: string]: Matcher })[];
   ignore?: PoolEventName[];
 }
-
-const EVENT_NAMES: PoolEventName[] = [
-  'connect',
-  'connectFailed',
-  'checkout',
-  'checkoutFailed',
-  'checkin',
-  'invalidate',
-  'close',
-  'clear',
-  'leak',
-];
 
 export interface RecordedEvent {
   type: PoolEventName;
@@ -253,7 +242,7 @@ export async function runSpec(spec: SpecFile): Promise<void> {
   let pool: Pool<FakeConnection> | undefined;
   try {
     pool = new Pool(driver, { ...spec.poolOptions, telemetry: false });
-    for (const name of EVENT_NAMES) {
+    for (const name of POOL_EVENT_NAMES) {
       pool.on(name, (payload) => events.push({ type: name, ...(payload as object) }));
     }
     const outcomes = new Map<string, Outcome>();

@@ -26,6 +26,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectContext } from '../../src/drivers/driver.js';
 import { resetClock } from '../../src/pool/clock.js';
+import { POOL_EVENT_NAMES } from '../../src/pool/emitter.js';
 import { isPoolError } from '../../src/pool/errors.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { AcquireOptions, PoolOptions } from '../../src/pool/types.js';
@@ -358,16 +359,7 @@ async function play(raw: Options, steps: Step[], seed: number, gaps: number[]): 
   const driver = new PropertyDriver();
   const pool = new Pool(driver, { ...options, telemetry: false });
   if (process.env.POOL_PROPERTY_DEBUG) {
-    for (const name of [
-      'connect',
-      'connectFailed',
-      'checkout',
-      'checkoutFailed',
-      'checkin',
-      'invalidate',
-      'close',
-      'clear',
-    ] as const) {
+    for (const name of POOL_EVENT_NAMES) {
       pool.on(name, (payload) =>
         debug(
           'event',
