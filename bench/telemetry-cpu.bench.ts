@@ -24,9 +24,9 @@
 import { type Attributes, context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import postgresjs from 'postgres';
-import type { ConnectContext, Driver, DriverTarget, QueryObserver } from '../src/drivers/driver.js';
 import { observedSql } from '../src/drivers/postgres/observed-sql.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
+import type { ConnectContext, Driver, DriverTarget, QueryObserver } from '../src/pool/driver.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
 import { discardingProviders } from './lib/discarding-sdk.js';
 import { median, round } from './lib/stats.js';

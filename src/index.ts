@@ -3,7 +3,7 @@
  * core (src/pool, free of OpenTelemetry) with telemetry when
  * `@opentelemetry/api` is installed; without it the pool works the same.
  */
-import type { Driver } from './drivers/driver.js';
+import type { Driver } from './pool/driver.js';
 import { Pool } from './pool/pool.js';
 import type { PoolInstrumentation, PoolOptions } from './pool/types.js';
 
@@ -31,7 +31,7 @@ export type {
   QueryInfo,
   QueryObserver,
   QueryScope,
-} from './drivers/driver.js';
+} from './pool/driver.js';
 export {
   ConnectError,
   isPoolError,

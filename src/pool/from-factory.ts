@@ -1,4 +1,4 @@
-import type { Driver, DriverTarget } from '../drivers/driver.js';
+import type { Driver, DriverTarget } from './driver.js';
 
 /** Two async functions (and optionally two more) that make any resource poolable. */
 export interface ResourceFactory<R> {

@@ -1,4 +1,4 @@
-import type { DriverTarget } from '../drivers/driver.js';
+import type { DriverTarget } from './driver.js';
 import { PoolConfigError } from './errors.js';
 import type { PoolOptions, ResolvedPoolOptions } from './types.js';
 

@@ -1,6 +1,6 @@
-import type { ConnectContext, Driver } from '../drivers/driver.js';
 import { now } from './clock.js';
 import { Deque } from './deque.js';
+import type { ConnectContext, Driver } from './driver.js';
 import { PoolEmitter } from './emitter.js';
 import {
   abortReason,
@@ -1192,7 +1192,7 @@ function checkDriver(driver: unknown): asserts driver is Driver<unknown> {
   if (missing.length > 0) {
     throw new PoolConfigError(
       'driver',
-      `createPool(driver, options): the driver lacks ${missing.join(', ')} (see src/drivers/driver.ts)`,
+      `createPool(driver, options): the driver lacks ${missing.join(', ')} (see src/pool/driver.ts)`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import type { BeginOptions, IsolationLevel, QueryObserver } from '../drivers/driver.js';
+import type { BeginOptions, IsolationLevel, QueryObserver } from './driver.js';
 
 /** Telemetry settings; interpreted by `cistern/telemetry`, carried opaquely by the core. */
 export interface TelemetryOptions {

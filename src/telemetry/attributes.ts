@@ -4,7 +4,7 @@
  * attributes and the metric attributes. No OpenTelemetry state here.
  */
 import type { Attributes } from '@opentelemetry/api';
-import type { DriverTarget, QueryInfo } from '../drivers/driver.js';
+import type { DriverTarget, QueryInfo } from '../pool/driver.js';
 import {
   ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
   ATTR_DB_COLLECTION_NAME,

@@ -1,4 +1,4 @@
-import type { DriverTarget, QueryInfo } from '../drivers/driver.js';
+import type { DriverTarget, QueryInfo } from '../pool/driver.js';
 import { describeQuery, type QueryDescription } from './attributes.js';
 
 const LIMIT = 256;

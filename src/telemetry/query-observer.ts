@@ -4,7 +4,7 @@
  * never whoever released the connection), plus `db.client.operation.duration`.
  */
 import { type Attributes, context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../drivers/driver.js';
+import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../pool/driver.js';
 import { errorAttributes } from './attributes.js';
 import type { DescriptionCache } from './description-cache.js';
 import type { Instruments } from './instruments.js';

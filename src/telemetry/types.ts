@@ -1,4 +1,4 @@
-import type { DriverTarget } from '../drivers/driver.js';
+import type { DriverTarget } from '../pool/driver.js';
 import type { PoolEventName, PoolListener, PoolStats, TelemetryOptions } from '../pool/types.js';
 
 /**

@@ -5,8 +5,11 @@
  * observer means the plain connection class (nothing paid per query).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ObservedMariadbConnection, PlainMariadbConnection } from '../../src/drivers/mariadb/connection.js';
 import { type MariadbConnection, mariadb } from '../../src/drivers/mariadb/index.js';
+import {
+  ObservedMariadbConnection,
+  PlainMariadbConnection,
+} from '../../src/drivers/mariadb/mariadb-connection.js';
 import { directContext, recordingObserver } from '../support/mariadb-admin.js';
 import { MARIADB_URL, serverAvailable } from '../support/servers.js';
 

@@ -4,9 +4,9 @@
  * back a transaction its user left open.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { IsolationLevel } from '../../src/drivers/driver.js';
 import { type MariadbConnection, mariadb } from '../../src/drivers/mariadb/index.js';
 import { createPool, type Pool } from '../../src/index.js';
+import type { IsolationLevel } from '../../src/pool/driver.js';
 import { directContext } from '../support/mariadb-admin.js';
 import { MARIADB_URL, serverAvailable } from '../support/servers.js';
 

@@ -6,9 +6,9 @@
 import util from 'node:util';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Driver } from '../../src/drivers/driver.js';
 import { type MongoConnection, MongoConnectionLostError, mongodb } from '../../src/drivers/mongodb/index.js';
 import { parseMongoUrl } from '../../src/drivers/mongodb/url.js';
+import type { Driver } from '../../src/pool/driver.js';
 import { isPoolError } from '../../src/pool/errors.js';
 import { connectContext, until } from '../support/mongo-context.js';
 import { type MongoTarget, mongoTargets, uniqueName } from '../support/mongo-targets.js';

@@ -6,8 +6,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ConnectionMeta, QueryInfo, QueryObserver } from '../../src/drivers/driver.js';
 import { type MongoConnection, mongodb } from '../../src/drivers/mongodb/index.js';
+import type { ConnectionMeta, QueryInfo, QueryObserver } from '../../src/pool/driver.js';
 import { Pool } from '../../src/pool/pool.js';
 import { connectContext } from '../support/mongo-context.js';
 import { type MongoTarget, mongoTargets, uniqueName } from '../support/mongo-targets.js';

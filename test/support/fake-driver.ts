@@ -2,7 +2,7 @@
  * An in-process fake driver for the pool core's unit tests only (never a stand-in
  * for PostgreSQL or MariaDB). Every behaviour is switchable per test.
  */
-import type { BeginOptions, ConnectContext, Driver } from '../../src/drivers/driver.js';
+import type { BeginOptions, ConnectContext, Driver } from '../../src/pool/driver.js';
 
 export class FakeConnection {
   closed = false;

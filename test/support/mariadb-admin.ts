@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { type Connection, createConnection } from 'mariadb';
-import type { ConnectContext, QueryInfo, QueryObserver } from '../../src/drivers/driver.js';
+import type { ConnectContext, QueryInfo, QueryObserver } from '../../src/pool/driver.js';
 import { MARIADB_URL } from './servers.js';
 
 export async function adminConnection(): Promise<Connection> {

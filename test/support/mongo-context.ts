@@ -1,5 +1,5 @@
 /** A ConnectContext for driving the MongoDB driver directly, with a promise of its `onDead` call. */
-import type { ConnectContext, QueryObserver } from '../../src/drivers/driver.js';
+import type { ConnectContext, QueryObserver } from '../../src/pool/driver.js';
 
 export interface TestContext extends ConnectContext {
   /** Resolves with the error the driver passed to `onDead`. */

@@ -4,7 +4,7 @@
  * to look at and kill backends from the server side.
  */
 import postgresjs from 'postgres';
-import type { ConnectContext, QueryInfo, QueryObserver } from '../../src/drivers/driver.js';
+import type { ConnectContext, QueryInfo, QueryObserver } from '../../src/pool/driver.js';
 import { PG_URL } from './servers.js';
 
 export { PG_URL };

@@ -11,7 +11,7 @@ import type {
   Driver,
   DriverTarget,
   QueryObserver,
-} from '../../src/drivers/driver.js';
+} from '../../src/pool/driver.js';
 
 /** A database error shaped like postgres.js's PostgresError (SQLSTATE in `code`). */
 export class FakeSqlError extends Error {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMariadbDisconnect, isMariadbRetryable } from '../../src/drivers/mariadb/errors.js';
+import { isMariadbDisconnect, isMariadbRetryable } from '../../src/drivers/mariadb/mariadb-errors.js';
 
 function sqlError(fields: Record<string, unknown>): Error {
   return Object.assign(new Error('x'), fields);

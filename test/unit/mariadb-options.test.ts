@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mariadb } from '../../src/drivers/mariadb/index.js';
-import { resolveMariadbOptions } from '../../src/drivers/mariadb/options.js';
+import { resolveMariadbOptions } from '../../src/drivers/mariadb/mariadb-options.js';
 import { beginStatements } from '../../src/drivers/mariadb/transaction-sql.js';
 import { PoolConfigError } from '../../src/pool/errors.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConnectContext } from '../../src/drivers/driver.js';
+import type { ConnectContext } from '../../src/pool/driver.js';
 import { PoolClosedError, type PoolError } from '../../src/pool/errors.js';
 import { FakeConnection } from '../support/fake-driver.js';
 import { makePool, rejection, settle, tick, useFakeClock } from '../support/pool-harness.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConnectContext } from '../../src/drivers/driver.js';
+import type { ConnectContext } from '../../src/pool/driver.js';
 import { ConnectError, PoolMisuseError } from '../../src/pool/errors.js';
 import { fromFactory, type ResourceFactory } from '../../src/pool/from-factory.js';
 import { Pool } from '../../src/pool/pool.js';

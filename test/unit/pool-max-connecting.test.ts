@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { ConnectContext } from '../../src/drivers/driver.js';
+import type { ConnectContext } from '../../src/pool/driver.js';
 import { ConnectError } from '../../src/pool/errors.js';
 import type { FakeDriver } from '../support/fake-driver.js';
 import { makePool, settle, tick, useFakeClock } from '../support/pool-harness.js';

@@ -24,8 +24,8 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ConnectContext } from '../../src/drivers/driver.js';
 import { resetClock } from '../../src/pool/clock.js';
+import type { ConnectContext } from '../../src/pool/driver.js';
 import { POOL_EVENT_NAMES } from '../../src/pool/emitter.js';
 import { isPoolError } from '../../src/pool/errors.js';
 import { Pool } from '../../src/pool/pool.js';

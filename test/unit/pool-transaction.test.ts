@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { BeginOptions } from '../../src/drivers/driver.js';
+import type { BeginOptions } from '../../src/pool/driver.js';
 import { PoolTimeoutError } from '../../src/pool/errors.js';
 import { DisconnectError, type FakeConnection, RetryableError } from '../support/fake-driver.js';
 import { makePool, rejection, settle, tick, useFakeClock } from '../support/pool-harness.js';

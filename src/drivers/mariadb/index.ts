@@ -6,15 +6,15 @@
  * const rows = await pool.use((c) => c.query('SELECT * FROM users WHERE id = ?', [id]));
  * ```
  */
-import type { Driver } from '../driver.js';
-import type { MariadbConnection } from './connection.js';
-import { MariadbDriver } from './driver.js';
-import { type MariadbOptions, resolveMariadbOptions } from './options.js';
+import type { Driver } from '../../pool/driver.js';
+import type { MariadbConnection } from './mariadb-connection.js';
+import { MariadbDriver } from './mariadb-driver.js';
+import { type MariadbOptions, resolveMariadbOptions } from './mariadb-options.js';
 
-export type { MariadbConnection } from './connection.js';
-export { MariadbDriver } from './driver.js';
-export { isMariadbDisconnect, isMariadbRetryable } from './errors.js';
-export type { MariadbDriverSettings, MariadbOptions } from './options.js';
+export type { MariadbConnection } from './mariadb-connection.js';
+export { MariadbDriver } from './mariadb-driver.js';
+export { isMariadbDisconnect, isMariadbRetryable } from './mariadb-errors.js';
+export type { MariadbDriverSettings, MariadbOptions } from './mariadb-options.js';
 
 /**
  * A driver for one MariaDB or MySQL server: `mariadb('mariadb://user:pass@host:3306/db')`,

@@ -3,7 +3,7 @@
  * (without SESSION) applies to the next transaction only, so it never leaks into
  * the connection's next user.
  */
-import type { BeginOptions, IsolationLevel } from '../driver.js';
+import type { BeginOptions, IsolationLevel } from '../../pool/driver.js';
 
 const ISOLATION: Record<IsolationLevel, string> = {
   'read uncommitted': 'READ UNCOMMITTED',

@@ -6,7 +6,7 @@
  * pings, authentication and the `endSessions` sent at close are not the user's
  * commands and get no span.
  */
-import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../driver.js';
+import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../../pool/driver.js';
 
 const SKIPPED = new Set([
   'hello',

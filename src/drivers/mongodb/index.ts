@@ -9,16 +9,16 @@
  * const user = await pool.use((c) => c.collection('users').findOne({ _id: id }));
  * ```
  */
-import type { Driver } from '../driver.js';
-import type { MongoConnection } from './connection.js';
-import { MongoDriver } from './driver.js';
-import type { MongoDriverOptions } from './options.js';
+import type { Driver } from '../../pool/driver.js';
+import type { MongoConnection } from './mongodb-connection.js';
+import { MongoDriver } from './mongodb-driver.js';
+import type { MongoDriverOptions } from './mongodb-options.js';
 
 /** A driver whose every pooled connection is a MongoClient of its own with one connection. */
 export function mongodb(url: string, options?: MongoDriverOptions): Driver<MongoConnection> {
   return new MongoDriver(url, options);
 }
 
-export type { MongoConnection } from './connection.js';
-export { MongoConnectionLostError, MongoTransactionsUnsupportedError } from './errors.js';
-export type { MongoDriverOptions } from './options.js';
+export type { MongoConnection } from './mongodb-connection.js';
+export { MongoConnectionLostError, MongoTransactionsUnsupportedError } from './mongodb-errors.js';
+export type { MongoDriverOptions } from './mongodb-options.js';

@@ -4,9 +4,9 @@
  * pool's connect timeout, rejecting at once when the pool's signal aborts.
  */
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import type { ConnectContext } from '../driver.js';
+import type { ConnectContext } from '../../pool/driver.js';
 import { closeClient } from './close-client.js';
-import { connectError } from './errors.js';
+import { connectError } from './mongodb-errors.js';
 
 export interface OpenSettings {
   url: string;

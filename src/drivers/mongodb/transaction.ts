@@ -2,10 +2,10 @@
  * `pool.transaction` for MongoDB: a session and `withTransaction`, which commits,
  * aborts on error and retries on the driver's transient transaction errors itself.
  */
-import type { BeginOptions } from '../driver.js';
-import type { ClientConnection, MongoConnection } from './connection.js';
-import { MongoTransactionsUnsupportedError } from './errors.js';
+import type { BeginOptions } from '../../pool/driver.js';
 import { hasServerCode } from './is-disconnect.js';
+import type { ClientConnection, MongoConnection } from './mongodb-connection.js';
+import { MongoTransactionsUnsupportedError } from './mongodb-errors.js';
 
 const ILLEGAL_OPERATION = 20;
 

@@ -4,7 +4,7 @@
  * and whether to default to `directConnection`. The driver itself parses the
  * string again when it connects; this never rejects what the driver accepts.
  */
-import type { DriverTarget } from '../driver.js';
+import type { DriverTarget } from '../../pool/driver.js';
 
 export interface MongoUrlInfo {
   srv: boolean;

@@ -38,8 +38,9 @@
  * - Not supported on a pooled connection: `sql.listen`, `sql.subscribe` (they open
  *   their own connections), `sql.end` (let the pool close connections).
  */
-export type { PostgresDriverOptions } from './postgres-config.js';
+
 export type { PgConnection } from './postgres-connection.js';
 export { type PostgresDriver, postgres } from './postgres-driver.js';
 export { isDisconnectError, isRetryableError } from './postgres-errors.js';
 export type { PendingQuery, RowList, Sql } from './postgres-js.js';
+export type { PostgresDriverOptions } from './postgres-options.js';

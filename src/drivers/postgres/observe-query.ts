@@ -16,7 +16,7 @@
  * functions that find their state on the query (postgres.js always calls them as
  * methods of the query).
  */
-import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../driver.js';
+import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../../pool/driver.js';
 import type { QueryObject } from './postgres-js.js';
 import { taggedQueryInfo } from './query-text.js';
 

@@ -3,13 +3,20 @@
  * whose one socket comes from a {@link SocketGate} (so it never reconnects), opened
  * eagerly by a first round trip so a bad target fails in `connect`.
  */
+
+import type {
+  BeginOptions,
+  ConnectContext,
+  ConnectionMeta,
+  DriverTarget,
+  QueryInfo,
+} from '../../pool/driver.js';
 import { ConnectError } from '../../pool/errors.js';
-import type { BeginOptions, ConnectContext, ConnectionMeta, DriverTarget, QueryInfo } from '../driver.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql } from './observed-sql.js';
-import type { ResolvedPostgresConfig } from './postgres-config.js';
 import { describeError } from './postgres-errors.js';
 import { createSql, type PendingQuery, type QueryObject, type RowList, type Sql } from './postgres-js.js';
+import type { ResolvedPostgresConfig } from './postgres-options.js';
 import { connectionClosedError, SocketGate } from './socket-gate.js';
 import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
 import { TransactionStatus } from './transaction-status.js';

@@ -2,12 +2,17 @@
  * `postgres(url | options)`: the cistern Driver for PostgreSQL on postgres.js.
  * Each pooled connection is one postgres.js instance with exactly one socket.
  */
+
+import type { Driver, DriverTarget } from '../../pool/driver.js';
 import { maskUrl } from '../../pool/errors.js';
-import type { Driver, DriverTarget } from '../driver.js';
-import { type PostgresDriverOptions, type ResolvedPostgresConfig, resolveConfig } from './postgres-config.js';
 import { type PgConnection, PostgresConnection } from './postgres-connection.js';
 import { isDisconnectError, isRetryableError } from './postgres-errors.js';
 import { createSql, parsedOptions } from './postgres-js.js';
+import {
+  type PostgresDriverOptions,
+  type ResolvedPostgresConfig,
+  resolveConfig,
+} from './postgres-options.js';
 
 export interface PostgresDriver extends Driver<PgConnection> {
   /** The target as text, password masked: for messages. */

@@ -5,7 +5,7 @@
  * helpers (sql(object), sql(array)) are expanded by postgres.js's own `build`.
  * Parameter values never appear in the text.
  */
-import type { QueryInfo } from '../driver.js';
+import type { QueryInfo } from '../../pool/driver.js';
 import type { QueryObject } from './postgres-js.js';
 
 interface Builder {

@@ -1,5 +1,5 @@
 /** The statements of transaction control. Only fixed keywords: nothing from the caller is interpolated. */
-import type { BeginOptions, IsolationLevel } from '../driver.js';
+import type { BeginOptions, IsolationLevel } from '../../pool/driver.js';
 
 const ISOLATION: Record<IsolationLevel, string> = {
   'read uncommitted': ' isolation level read uncommitted',

@@ -1,11 +1,21 @@
 /**
  * The MariaDB / MySQL driver: one connector `Connection` per pooled connection.
  */
-import type { BeginOptions, ConnectContext, ConnectionMeta, Driver, DriverTarget } from '../driver.js';
-import { type MariadbConnection, ObservedMariadbConnection, PlainMariadbConnection } from './connection.js';
-import { isMariadbDisconnect, isMariadbRetryable } from './errors.js';
+import type {
+  BeginOptions,
+  ConnectContext,
+  ConnectionMeta,
+  Driver,
+  DriverTarget,
+} from '../../pool/driver.js';
+import {
+  type MariadbConnection,
+  ObservedMariadbConnection,
+  PlainMariadbConnection,
+} from './mariadb-connection.js';
+import { isMariadbDisconnect, isMariadbRetryable } from './mariadb-errors.js';
+import type { ResolvedMariadbOptions } from './mariadb-options.js';
 import { openConnection } from './open-connection.js';
-import type { ResolvedMariadbOptions } from './options.js';
 import { beginStatements, COMMIT, ROLLBACK } from './transaction-sql.js';
 
 /** Longest wait for COM_QUIT to be written before the socket is destroyed. */

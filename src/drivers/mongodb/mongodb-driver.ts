@@ -5,14 +5,14 @@
  * are opened, pinged, recycled and closed.
  */
 import type { MongoClientOptions } from 'mongodb';
-import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../driver.js';
+import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
 import { closeClient } from './close-client.js';
 import { observeCommands } from './command-observer.js';
-import { ClientConnection, type MongoConnection } from './connection.js';
-import { MongoConnectionLostError } from './errors.js';
 import { isMongoDisconnect, isTransientTransactionError } from './is-disconnect.js';
+import { ClientConnection, type MongoConnection } from './mongodb-connection.js';
+import { MongoConnectionLostError } from './mongodb-errors.js';
+import { type MongoDriverOptions, splitOptions } from './mongodb-options.js';
 import { openClient } from './open-client.js';
-import { type MongoDriverOptions, splitOptions } from './options.js';
 import { runTransaction } from './transaction.js';
 import { parseMongoUrl, targetOf, wantsDirectConnection } from './url.js';
 

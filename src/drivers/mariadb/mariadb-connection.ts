@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Connection, QueryOptions, UpsertResult } from 'mariadb';
-import type { ConnectionMeta, QueryInfo, QueryObserver } from '../driver.js';
+import type { ConnectionMeta, QueryInfo, QueryObserver } from '../../pool/driver.js';
 
 /** A pooled MariaDB / MySQL connection: exactly one connector `Connection`. */
 export interface MariadbConnection {

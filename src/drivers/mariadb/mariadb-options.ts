@@ -3,7 +3,7 @@
  * configuration plus the driver's own settings.
  */
 import type { ConnectionConfig } from 'mariadb';
-import type { DriverTarget } from '../driver.js';
+import type { DriverTarget } from '../../pool/driver.js';
 import { parseMariadbUrl } from './url.js';
 
 /** Options of the driver itself, beside the connector's. */
