@@ -22,7 +22,7 @@ export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
 };
 
 const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'name']);
-const TELEMETRY_KEYS = new Set(['tracerProvider', 'meterProvider', 'captureQueryText']);
+const TELEMETRY_KEYS = new Set(['tracerProvider', 'meterProvider', 'captureQueryText', 'logQueries']);
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -126,7 +126,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
         if (!TELEMETRY_KEYS.has(key)) {
           throw new PoolConfigError(
             `telemetry.${key}`,
-            `unknown pool option telemetry.${key}: allowed are tracerProvider, meterProvider, captureQueryText`,
+            `unknown pool option telemetry.${key}: allowed are tracerProvider, meterProvider, captureQueryText, logQueries`,
           );
         }
       }

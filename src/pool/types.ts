@@ -1,3 +1,4 @@
+import type { QueryLogOptions } from '../diagnostics/query-log.js';
 import type { BeginOptions, IsolationLevel, QueryObserver } from './driver.js';
 
 /** Telemetry settings; interpreted by `cistern/telemetry`, carried opaquely by the core. */
@@ -8,6 +9,8 @@ export interface TelemetryOptions {
   meterProvider?: unknown;
   /** Put the (parameterized, sanitized) query text in `db.query.text`. Default true. */
   captureQueryText?: boolean;
+  /** Log this pool's queries slower than a threshold, without OpenTelemetry (see `logQueries`). Default off. */
+  logQueries?: Omit<QueryLogOptions, 'pool'> | false;
 }
 
 export interface PoolOptions {
