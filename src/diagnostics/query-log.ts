@@ -67,7 +67,11 @@ function check(options: QueryLogOptions): void {
   if (sink !== undefined && typeof sink !== 'function') {
     const method = (sink as Record<string, unknown> | null)?.[level ?? 'info'];
     if (typeof method !== 'function') {
-      invalid('logQueries.sink', sink, `console, a function, or a logger with a ${level ?? 'info'}() method`);
+      invalid(
+        'logQueries.sink',
+        sink,
+        `console, a function, or a logger with the method ${level ?? 'info'}()`,
+      );
     }
   }
   if (options.pool !== undefined && typeof options.pool !== 'string') {
