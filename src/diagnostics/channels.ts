@@ -76,8 +76,6 @@ export interface TransactionMessage {
   attempts: number;
   /** How it ended; set before `asyncStart`. */
   outcome: TransactionOutcome | undefined;
-  /** What the transaction function resolved with (set by the tracing channel). */
-  result?: unknown;
   /** What it failed with (set before `error`). */
   error?: unknown;
 }

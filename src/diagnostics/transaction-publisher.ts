@@ -6,7 +6,7 @@
  */
 import { isPoolError } from '../pool/errors.js';
 import type { TransactionInfo, TransactionScope } from '../pool/types.js';
-import { type TransactionMessage, traced, transactionChannel } from './channels.js';
+import { traced as subscribed, type TransactionMessage, transactionChannel } from './channels.js';
 
 const ACQUIRE_FAILURES = new Set(['POOL_TIMEOUT', 'POOL_CLOSED', 'POOL_QUEUE_FULL', 'CONNECT_FAILED']);
 
@@ -25,7 +25,7 @@ export function publishTransaction<T>(
   info: TransactionInfo,
   run: (scope: TransactionScope) => Promise<T>,
 ): Promise<T> {
-  if (!traced(transactionChannel)) return run(NOOP_SCOPE);
+  if (!subscribed(transactionChannel)) return run(NOOP_SCOPE);
   const message: TransactionMessage = {
     pool,
     driver,
@@ -51,5 +51,32 @@ export function publishTransaction<T>(
       throw error;
     }
   };
-  return transactionChannel.tracePromise(body, message) as Promise<T>;
+  return traced(message, body);
+}
+
+/**
+ * `TracingChannel.tracePromise` without its `result`: what the transaction
+ * function resolves with is the application's data, which a message never holds.
+ * Same events in the same order, the same `start.runStores` for bound stores.
+ */
+function traced<T>(message: TransactionMessage, body: () => Promise<T>): Promise<T> {
+  const ch = transactionChannel;
+  return ch.start.runStores(message, () => {
+    const promise = body(); // an async function: never throws synchronously
+    ch.end.publish(message);
+    return promise.then(
+      (value) => {
+        ch.asyncStart.publish(message);
+        ch.asyncEnd.publish(message);
+        return value;
+      },
+      (error: unknown) => {
+        message.error = error;
+        ch.error.publish(message);
+        ch.asyncStart.publish(message);
+        ch.asyncEnd.publish(message);
+        throw error;
+      },
+    );
+  });
 }
