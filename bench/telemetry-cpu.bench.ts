@@ -28,7 +28,7 @@ import { observedSql } from '../src/drivers/postgres/observed-sql.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
 import type { ConnectContext, Driver, DriverTarget, QueryObserver } from '../src/pool/driver.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
-import { discardingProviders } from './lib/discarding-sdk.js';
+import { discardingProviders, floorHistograms } from './lib/discarding-sdk.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
@@ -89,8 +89,9 @@ interface Subject {
 const scenario: BenchScenario = {
   name: 'telemetry-cpu',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
-    const repetitions = ctx.quick ? 3 : 9;
-    const opsPerRun = ctx.quick ? 3000 : 20000;
+    // many short interleaved runs: on a loaded machine the median of 21 is steadier than of 9 long ones
+    const repetitions = ctx.quick ? 3 : 21;
+    const opsPerRun = ctx.quick ? 3000 : 6000;
 
     const { tracerProvider, meterProvider } = discardingProviders();
     const manager = new AsyncLocalStorageContextManager().enable();
@@ -106,15 +107,14 @@ const scenario: BenchScenario = {
       createPool(driver, { name, size: 1, maxOverflow: 0, minIdle: 1, prePing: false, telemetry });
     const pools = {
       off: poolOf('cpu-off', false),
+      offAgain: poolOf('cpu-off-again', false),
       sdk: poolOf('cpu-sdk', { tracerProvider, meterProvider }),
       noSdk: poolOf('cpu-nosdk', undefined),
     };
 
     const tracer = tracerProvider.getTracer('bench-hand-made');
     const meter = meterProvider.getMeter('bench-hand-made');
-    const operationDuration = meter.createHistogram('db.client.operation.duration', { unit: 's' });
-    const waitTime = meter.createHistogram('db.client.connection.wait_time', { unit: 's' });
-    const useTime = meter.createHistogram('db.client.connection.use_time', { unit: 's' });
+    const { operationDuration, waitTime, useTime } = floorHistograms(meter);
     const description = describeQuery({ text: 'select 1' }, TARGET, 'cpu-sdk', true);
     const spanOptions = { kind: SpanKind.CLIENT, attributes: description.spanAttributes };
     const poolAttributes: Attributes = { 'db.client.connection.pool.name': 'cpu-off' };
@@ -128,6 +128,8 @@ const scenario: BenchScenario = {
 
       const subjects: Subject[] = [
         { path: 'query', name: 'raw postgres.js', op: () => run(raw`select 1`), cpuUs: [] },
+        // the same subject twice: how far apart two identical subjects land in this run (the noise)
+        { path: 'query', name: 'raw postgres.js (A/A control)', op: () => run(raw`select 1`), cpuUs: [] },
         { path: 'query', name: 'cistern, no SDK', op: () => run(noSdkSql`select 1`), cpuUs: [] },
         { path: 'query', name: 'cistern, SDK', op: () => run(sdkSql`select 1`), cpuUs: [] },
         {
@@ -148,6 +150,12 @@ const scenario: BenchScenario = {
           cpuUs: [],
         },
         { path: 'pool', name: 'telemetry off', op: () => pools.off.use(nothing), cpuUs: [] },
+        {
+          path: 'pool',
+          name: 'telemetry off (A/A control)',
+          op: () => pools.offAgain.use(nothing),
+          cpuUs: [],
+        },
         { path: 'pool', name: 'cistern, no SDK', op: () => pools.noSdk.use(nothing), cpuUs: [] },
         { path: 'pool', name: 'cistern, SDK', op: () => pools.sdk.use(nothing), cpuUs: [] },
         {
