@@ -17,9 +17,13 @@
  *   telemetry with the SDK / no SDK / `telemetry: false` plus the two pool
  *   histogram values cistern records per checkout (wait time, use time) by hand.
  *
- * Each repetition runs every subject once (rotated order); the figure is the median
- * client CPU (process.cpuUsage) per operation. `cisternOwnUs` is cistern minus the
- * hand-made SDK calls; `sdkUs` the hand-made calls minus the bare baseline.
+ * Each repetition runs every subject once (rotated order, a forced GC before each
+ * so no subject pays for the previous one's garbage); the figure is the median
+ * client CPU (process.cpuUsage) per operation. Differences are paired: per
+ * repetition, then the median. `cisternOwnUs` is cistern minus the hand-made SDK
+ * calls (the floor); `sdkUs` the hand-made calls minus the bare baseline. The
+ * "A/A control" subjects repeat the baselines: their `overheadUs` is the noise of
+ * the run, the resolution below which a difference means nothing.
  */
 import { type Attributes, context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -173,7 +177,9 @@ const scenario: BenchScenario = {
         },
       ];
 
+      const gc = (globalThis as { gc?: () => void }).gc;
       const measure = async (s: Subject, n: number): Promise<number> => {
+        gc?.(); // collect the previous subject's garbage outside this measurement (npm run bench passes --expose-gc)
         const cpu0 = process.cpuUsage();
         for (let i = 0; i < n; i++) await s.op();
         await tracerProvider.forceFlush(); // export this subject's spans inside its own measurement
@@ -192,19 +198,21 @@ const scenario: BenchScenario = {
         }
       }
 
-      const cpu = (name: string, path: Subject['path']) =>
-        median(subjects.find((s) => s.path === path && s.name === name)!.cpuUs);
-      const bases = { query: cpu('raw postgres.js', 'query'), pool: cpu('telemetry off', 'pool') };
+      const runs = (name: string, path: Subject['path']) =>
+        subjects.find((s) => s.path === path && s.name === name)!.cpuUs;
+      // differences are paired per repetition (both measured in the same round, seconds apart), then the median
+      const paired = (a: number[], b: number[]) => median(a.map((x, i) => x - b[i]));
+      const bases = { query: runs('raw postgres.js', 'query'), pool: runs('telemetry off', 'pool') };
       const handMade = {
-        query: cpu('hand-made span + histogram', 'query'),
-        pool: cpu('off + hand-made wait/use histograms', 'pool'),
+        query: runs('hand-made span + histogram', 'query'),
+        pool: runs('off + hand-made wait/use histograms', 'pool'),
       };
       return subjects.map((s) => {
         const value = median(s.cpuUs);
-        const extra: Record<string, number> = { overheadUs: round(value - bases[s.path]) };
-        if (s.name === 'cistern, SDK') extra.cisternOwnUs = round(value - handMade[s.path]);
+        const extra: Record<string, number> = { overheadUs: round(paired(s.cpuUs, bases[s.path])) };
+        if (s.name === 'cistern, SDK') extra.cisternOwnUs = round(paired(s.cpuUs, handMade[s.path]));
         if (s.name.startsWith('hand-made') || s.name.startsWith('off + hand-made'))
-          extra.sdkUs = round(value - bases[s.path]);
+          extra.sdkUs = round(paired(s.cpuUs, bases[s.path]));
         return {
           scenario: 'telemetry-cpu',
           subject: `${s.path}: ${s.name}`,
