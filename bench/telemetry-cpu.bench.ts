@@ -17,7 +17,7 @@
  *   telemetry with the SDK / no SDK / `telemetry: false` plus the two pool
  *   histogram values cistern records per checkout (wait time, use time) by hand.
  *
- * Each repetition runs every subject once (rotated order, a forced GC before each
+ * Each repetition runs every subject once (in a shuffled order, a forced GC before each
  * so no subject pays for the previous one's garbage); the figure is the median
  * client CPU (process.cpuUsage) per operation. Differences are paired: per
  * repetition, then the median. `cisternOwnUs` is cistern minus the hand-made SDK
@@ -190,9 +190,22 @@ const scenario: BenchScenario = {
         ctx.progress(`warming up ${s.path}: ${s.name}`);
         await measure(s, opsPerRun / 4);
       }
+      // a fresh random order per repetition: with a fixed rotation every subject always follows the
+      // same one and inherits its leftovers (a heavy SDK subject inflated the baseline after it)
+      let seed = 0x2545f491;
+      const random = () => {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return (seed >>> 0) / 2 ** 32;
+      };
       for (let rep = 0; rep < repetitions; rep++) {
-        for (let k = 0; k < subjects.length; k++) {
-          const s = subjects[(rep + k) % subjects.length];
+        const order = [...subjects];
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+        for (const s of order) {
           ctx.progress(`repetition ${rep + 1}/${repetitions}: ${s.path}: ${s.name}`);
           s.cpuUs.push(await measure(s, opsPerRun));
         }
