@@ -7,7 +7,12 @@
 import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../pool/driver.js';
 import type { PoolInstrumentation, TransactionInfo, TransactionScope } from '../pool/types.js';
 
-const NOOP_SCOPE: QueryScope = { end() {} };
+/** Observers mark the shared scope they return when inactive, so the pair can drop it. */
+const NOOP_MARK = Symbol.for('cistern.noopScope');
+
+function isNoop(scope: QueryScope): boolean {
+  return (scope as { [NOOP_MARK]?: true })[NOOP_MARK] === true;
+}
 
 class BothScopes implements QueryScope {
   constructor(
@@ -30,11 +35,13 @@ function isActive(o: QueryObserver): boolean {
 export function composeObservers(a: QueryObserver, b: QueryObserver): QueryObserver {
   return {
     active: () => isActive(a) || isActive(b),
+    // each observer's start does its own inactive check and then returns a no-op scope:
+    // checking active() here as well would repeat it per query
     start(info: QueryInfo, meta: ConnectionMeta): QueryScope {
-      const sa = isActive(a) ? a.start(info, meta) : NOOP_SCOPE;
-      const sb = isActive(b) ? b.start(info, meta) : NOOP_SCOPE;
-      if (sb === NOOP_SCOPE) return sa;
-      if (sa === NOOP_SCOPE) return sb;
+      const sa = a.start(info, meta);
+      const sb = b.start(info, meta);
+      if (isNoop(sb)) return sa;
+      if (isNoop(sa)) return sb;
       return new BothScopes(sa, sb);
     },
   };
