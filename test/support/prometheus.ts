@@ -30,7 +30,11 @@ function run(command: string, args: string[], cwd: string): void {
  * needed. Throws with what was tried when none can be had.
  */
 export function prometheusBinary(): string {
-  if (process.env.PROMETHEUS_BIN) return process.env.PROMETHEUS_BIN;
+  const given = process.env.PROMETHEUS_BIN;
+  if (given) {
+    if (existsSync(given)) return given;
+    throw new Error(`PROMETHEUS_BIN=${given} does not exist`);
+  }
   const dir = join(cacheDir(), 'prometheus');
   const bin = join(dir, 'root', 'usr', 'bin', 'prometheus');
   if (existsSync(bin)) return bin;
