@@ -3,6 +3,7 @@
  * core (src/pool, free of OpenTelemetry) with telemetry when
  * `@opentelemetry/api` is installed; without it the pool works the same.
  */
+import { Cluster, type ClusterOptions } from './cluster/index.js';
 import type { Driver } from './pool/driver.js';
 import { Pool } from './pool/pool.js';
 import type { PoolInstrumentation, PoolOptions } from './pool/types.js';
@@ -21,6 +22,12 @@ export function createPool<C>(driver: Driver<C>, options?: PoolOptions): Pool<C>
   return new Pool(driver, options, instrumenter);
 }
 
+/** Create a cluster: one pool per host, writes to the primary, `read` to replicas (see README "Clusters"). */
+export function createCluster<C>(options: ClusterOptions<C>): Cluster<C> {
+  return new Cluster(options, createPool);
+}
+
+export * from './cluster/index.js';
 export type {
   BeginOptions,
   ConnectContext,
