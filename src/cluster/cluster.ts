@@ -12,7 +12,7 @@
  * Promotions (`roles` option): every member's role is discovered with a probe
  * (`pgRole`: `pg_is_in_recovery()`). When the primary fails a connect, loses its
  * connections, or a probe says it is no longer the primary, writes wait (bounded by
- * their acquire timeout) while every member is probed, 100 ms apart doubling to 1 s,
+ * their acquire timeout) while every member is probed, 100 ms apart doubling to 500 ms,
  * until one says it is the primary; then the waiting writes run there.
  */
 
@@ -40,7 +40,7 @@ interface PrimaryWaiter<C> {
 }
 
 const DISCOVERY_FIRST_DELAY_MS = 100;
-const DISCOVERY_MAX_DELAY_MS = 1000;
+const DISCOVERY_MAX_DELAY_MS = 500;
 
 function isConnectFailure(error: unknown): boolean {
   return isPoolError(error) && error.code === 'CONNECT_FAILED';
@@ -481,35 +481,60 @@ export class Cluster<C> extends ClusterEmitter {
     });
   }
 
+  /**
+   * Probe every member once. With no primary known (a failover), the first member to
+   * answer "primary" wins at once: a dead member's probe may take up to probeTimeoutMs.
+   * With a primary known, every answer is awaited and the current primary is kept if it
+   * still says so (two members claiming the primary: the one already in use stays).
+   */
+  #probeRound(): Promise<Member<C> | undefined> {
+    const current = this.#primary;
+    return new Promise((resolveRound) => {
+      let done = false;
+      const resolve = (m: Member<C> | undefined) => {
+        done = true;
+        resolveRound(m);
+      };
+      let pending = this.#members.length;
+      const primaries: Member<C>[] = [];
+      const settled = () => {
+        if (--pending > 0) return;
+        resolve(current !== undefined && primaries.includes(current) ? current : primaries[0]);
+      };
+      for (const m of this.#members) {
+        this.#probe(m).then(
+          (role) => {
+            if (this.#closed) return settled();
+            if (m.role !== role) m.reroute();
+            m.role = role;
+            this.#markUp(m);
+            if (role === 'primary') {
+              primaries.push(m);
+              if (current === undefined) resolve(m);
+            }
+            settled();
+          },
+          (error: unknown) => {
+            m.lastError = error;
+            if (m.healthy && !this.#closed) {
+              m.healthy = false;
+              this.emit('memberDown', { member: m.name, error, retryInMs: 0 });
+              m.reroute();
+            }
+            // answered after the round was decided: retried on its own timer
+            if (done && !m.healthy && m.retryTimer === undefined) this.#scheduleRetry(m);
+            settled();
+          },
+        );
+      }
+    });
+  }
+
   async #runDiscovery(): Promise<void> {
     let delay = DISCOVERY_FIRST_DELAY_MS;
     while (!this.#closed) {
-      const roles = await Promise.all(
-        this.#members.map((m) =>
-          this.#probe(m).then(
-            (role) => ({ m, role, error: undefined }),
-            (error: unknown) => ({ m, role: undefined, error }),
-          ),
-        ),
-      );
+      const chosen = await this.#probeRound();
       if (this.#closed) return;
-      for (const { m, role, error } of roles) {
-        if (role === undefined) {
-          m.lastError = error;
-          if (m.healthy) {
-            m.healthy = false;
-            this.emit('memberDown', { member: m.name, error, retryInMs: 0 });
-            m.reroute();
-          }
-          continue;
-        }
-        if (m.role !== role) m.reroute();
-        m.role = role;
-        this.#markUp(m);
-      }
-      const candidates = roles.filter((r) => r.role === 'primary').map((r) => r.m);
-      const current = this.#primary;
-      const chosen = current !== undefined && candidates.includes(current) ? current : candidates[0];
       this.#setPrimary(chosen);
       if (chosen !== undefined) {
         // members still down are retried on their own timers from here on
