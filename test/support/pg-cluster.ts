@@ -272,7 +272,8 @@ function hbaLines(tls: boolean): string {
     'local all all trust',
     'local replication all trust',
     `${kind} replication postgres 127.0.0.1/32 trust`,
-    `${kind} all ${PG_ROLES.cert.user} 127.0.0.0/8 cert`,
+    // client-certificate auth exists only over TLS; a plain node has no way in for cistern_cert
+    ...(tls ? [`hostssl all ${PG_ROLES.cert.user} 127.0.0.0/8 cert`] : []),
     `${kind} all ${PG_ROLES.scram.user} 127.0.0.0/8 scram-sha-256`,
     `${kind} all all 127.0.0.0/8 trust`,
     '',
