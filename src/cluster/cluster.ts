@@ -476,9 +476,11 @@ export class Cluster<C> extends ClusterEmitter {
   /** Find the primary (single flight): probe every member until one says it is the primary. */
   #discover(): void {
     if (this.#o.roles === undefined || this.#closed || this.#discovery !== undefined) return;
-    this.#discovery = this.#runDiscovery().finally(() => {
-      this.#discovery = undefined;
-    });
+    this.#discovery = this.#runDiscovery()
+      .catch(() => {}) // never rejects by design; a bug here must not become an unhandled rejection
+      .finally(() => {
+        this.#discovery = undefined;
+      });
   }
 
   /**
