@@ -1,10 +1,12 @@
 /**
  * createCluster on a real streaming-replication pair from the topology harness
- * (test/support/pg-cluster.ts): TLS-only primary + hot standby, through the real
+ * (test/support/pg-cluster.ts, whose own promises are checked first, with plain
+ * postgres.js): TLS-only primary + hot standby, through the real
  * cistern/postgres driver. A replica killed and brought back; the primary killed
  * under load and the standby promoted, with the figure "time to first successful
  * write after the primary dies" printed (indicative only: the machine is shared).
  */
+import postgresjs from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgConnection, postgres } from '../../src/drivers/postgres/index.js';
 import { type Cluster, type ClusterEvents, createCluster, pgRole } from '../../src/index.js';
@@ -61,6 +63,36 @@ describe.runIf(available)('cluster on a real primary + standby', () => {
     await cluster?.close({ timeoutMs: 2000 });
     await b?.destroy();
     await a?.destroy();
+  });
+
+  // the harness itself (test/support/pg-cluster.ts): checked here, on the same pair, to start one pair per run
+  async function currentUser(url: string, options: postgresjs.Options<{}> = {}): Promise<string> {
+    const sql = postgresjs(url, { max: 1, onnotice: () => {}, ...options });
+    try {
+      const [row] = await sql<{ u: string }[]>`select current_user as u`;
+      return row!.u;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }
+
+  it('harness: the primary is TLS-only, with scram and client-certificate roles; the standby streams', async () => {
+    expect(await a.query('show ssl')).toBe('on');
+    await expect(currentUser(a.url({ sslmode: 'disable' }))).rejects.toThrow(/no encryption/);
+    expect(await currentUser(a.url())).toBe('postgres');
+    expect(await currentUser(a.url({ user: 'scram' }))).toBe('cistern_scram');
+    const { pem } = a.certs;
+    const tls = { ca: pem.ca, servername: 'localhost' };
+    expect(
+      await currentUser(a.url({ user: 'cert', sslmode: 'disable' }), {
+        ssl: { ...tls, cert: pem.clientCert, key: pem.clientKey },
+      }),
+    ).toBe('cistern_cert');
+    await expect(currentUser(a.url({ user: 'cert', sslmode: 'disable' }), { ssl: tls })).rejects.toThrow(
+      /certificate/,
+    );
+    expect(await b.isInRecovery()).toBe(true);
+    await expect(b.query('insert into topo_cluster default values')).rejects.toThrow(/read-only/);
   });
 
   const port = (c: PgConnection) =>
