@@ -3,6 +3,8 @@
  * core (src/pool, free of OpenTelemetry) with telemetry when
  * `@opentelemetry/api` is installed; without it the pool works the same.
  */
+
+import { Cluster, type ClusterOptions } from './cluster/index.js';
 import { composeInstrumentation } from './diagnostics/compose.js';
 import { instrumentDiagnostics } from './diagnostics/instrument-diagnostics.js';
 import type { Driver } from './pool/driver.js';
@@ -42,6 +44,12 @@ export {
   TRANSACTION_CHANNEL,
   type TransactionMessage,
 } from './diagnostics/index.js';
+/** Create a cluster: one pool per host, writes to the primary, `read` to replicas (see README "Clusters"). */
+export function createCluster<C>(options: ClusterOptions<C>): Cluster<C> {
+  return new Cluster(options, createPool);
+}
+
+export * from './cluster/index.js';
 export type {
   BeginOptions,
   ConnectContext,
