@@ -13,7 +13,7 @@
  * every repetition measures each contender once, in an order rotated per
  * repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms, CPU µs
  * per query, the spread, and the ratios to the floor and to the best peer).
- * Full run: 3 repetitions of 10 s; --quick: 1 of 2 s.
+ * Full run: 3 repetitions of 6 s after 1 s of warm-up; --quick: 1 of 2 s.
  *
  * `mariadb-slap --concurrency=64` (C client, 64 connections, over TCP) is printed
  * as the reference row when installed.
@@ -147,7 +147,7 @@ const scenario: BenchScenario = {
       callers: CALLERS,
       query: q.sql,
     })),
-    durationMs: (quick) => (quick ? 2000 : 10_000),
+    durationMs: (quick) => (quick ? 2000 : 6000),
     warmMs: (quick) => (quick ? 300 : 1000),
     async references(ctx: BenchContext): Promise<BenchResult[]> {
       const rows: BenchResult[] = [];
