@@ -2,7 +2,8 @@
  * A plain SVG bar chart of one benchmark table: for each group of rows that share
  * their parameters, one bar per subject with its speed relative to the group's
  * baseline (the best peer pool; without one the floor, else the first row), so
- * 1.0 is "as fast as the best alternative". Hand-written SVG, no dependency.
+ * 1.0 is "as good as the best alternative" and longer is better whatever the unit
+ * (ops/s as is, µs/op and bytes inverted). Hand-written SVG, no dependency.
  */
 import { baselineOf, groupKey, roleOf, speedRatio } from './roles.js';
 import { formatNumber } from './table.js';
@@ -42,14 +43,23 @@ export function chartGroups(
   return out;
 }
 
+/** Parameters that differ between the rows (reference rows, e.g. pgbench with its own connection count, aside). */
+export function varyingParams(rows: readonly BenchResult[]): string[] {
+  const own = rows.filter((r) => roleOf(r) !== 'reference');
+  return Object.keys(own[0]?.params ?? {}).filter((k) => new Set(own.map((r) => r.params[k])).size > 1);
+}
+
+/** A chart of the table, or undefined when it has no cistern row or nothing to compare it with. */
 export function renderSvg(scenario: string, rows: readonly BenchResult[]): string | undefined {
-  const groups = chartGroups(rows);
+  const groups = chartGroups(rows).filter(
+    (g) => g.rows.some((r) => roleOf(r) === 'cistern') && g.rows.some((r) => roleOf(r) !== 'cistern'),
+  );
   if (groups.length === 0) return undefined;
   const ratios = groups.flatMap((g) => g.rows.map((r) => speedRatio(r.value, g.baseline.value, r.unit)));
   const max = Math.max(1.2, ...ratios.filter(Number.isFinite)) * 1.08;
   const x = (ratio: number) => LABEL + (Math.min(ratio, max) / max) * BAR_AREA;
   const baselineRole = roleOf(groups[0].baseline);
-  const title = `${scenario}: speed relative to the ${baselineRole === 'peer' ? 'best peer' : baselineRole === 'floor' ? 'floor' : 'first row'} (1.0), higher is faster`;
+  const title = `${scenario}: relative to the ${baselineRole === 'peer' ? 'best peer' : baselineRole === 'floor' ? 'floor' : 'first row'} (1.0); higher is better`;
   const parts: string[] = [];
   let y = 40;
   for (const g of groups) {
