@@ -111,6 +111,9 @@ const subjects: Subject[] = [
     name: 'pg.Pool',
     async open() {
       const pool = new pg.Pool({ connectionString: PG_URL, max: CONNECTIONS });
+      // an idle client's error (e.g. its backend terminated) is emitted on the pool: without a
+      // listener it crashes the process, as pg documents
+      pool.on('error', () => {});
       await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('select pg_sleep(0.01)')));
       return { query: (name) => pool.query(TEXT[name]), close: () => pool.end() };
     },
