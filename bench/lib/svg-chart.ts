@@ -15,9 +15,9 @@ const COLORS: Record<SubjectRole, string> = {
   floor: '#16a34a',
   reference: '#d97706',
 };
-const WIDTH = 720;
-const LABEL = 230;
 const BAR_AREA = 380;
+/** Room for the ratio text right of the longest bar. */
+const RIGHT = 110;
 const ROW = 22;
 const GROUP_HEAD = 24;
 
@@ -30,9 +30,7 @@ export function chartGroups(
 ): { label: string; rows: BenchResult[]; baseline: BenchResult }[] {
   const groups = new Map<string, BenchResult[]>();
   for (const r of rows) groups.set(groupKey(r), [...(groups.get(groupKey(r)) ?? []), r]);
-  const varying = Object.keys(rows[0]?.params ?? {}).filter(
-    (k) => new Set(rows.map((r) => r.params[k])).size > 1,
-  );
+  const varying = varyingParams(rows);
   const out: { label: string; rows: BenchResult[]; baseline: BenchResult }[] = [];
   for (const list of groups.values()) {
     const baseline = baselineOf(list);
@@ -55,6 +53,10 @@ export function renderSvg(scenario: string, rows: readonly BenchResult[]): strin
     (g) => g.rows.some((r) => roleOf(r) === 'cistern') && g.rows.some((r) => roleOf(r) !== 'cistern'),
   );
   if (groups.length === 0) return undefined;
+  // about 6.6 px per character at 12 px: the label column fits the longest subject name
+  const longest = Math.max(...groups.flatMap((g) => g.rows.map((r) => r.subject.length)));
+  const LABEL = Math.round(Math.min(420, Math.max(120, longest * 6.6 + 16)));
+  const WIDTH = LABEL + BAR_AREA + RIGHT;
   const ratios = groups.flatMap((g) => g.rows.map((r) => speedRatio(r.value, g.baseline.value, r.unit)));
   const max = Math.max(1.2, ...ratios.filter(Number.isFinite)) * 1.08;
   const x = (ratio: number) => LABEL + (Math.min(ratio, max) / max) * BAR_AREA;

@@ -122,6 +122,16 @@ describe('bench: the SVG chart', () => {
     expect(renderSvg('t', [row('cistern', 1)])).toBeUndefined();
   });
 
+  it('labels each group by the parameters that vary, reference rows aside', () => {
+    const rows = [64, 10].flatMap((c) => [
+      { ...row('cistern+x', 2, c), params: { callers: c, connections: 10 } },
+      { ...row('x pool', 1, c), params: { callers: c, connections: 10 } },
+    ]);
+    rows.push({ ...row('pgbench (C reference)', 9), params: { callers: 64, connections: 64 } });
+    const labels = [...renderSvg('t', rows)!.matchAll(/font-weight="bold">([^<]*)</g)].map((m) => m[1]);
+    expect(labels.slice(1)).toEqual(['callers 64', 'callers 10']);
+  });
+
   it('escapes names', () => {
     expect(renderSvg('t', [row('cistern <&>', 1), row('peer', 2)])).toContain('cistern &lt;&amp;&gt;');
   });
