@@ -19,6 +19,7 @@ export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
   leakTimeoutMs: 0,
   resetOnReturn: true,
   telemetry: {},
+  allowExitOnIdle: false,
 };
 
 const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'name']);
@@ -107,6 +108,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
   const maxWaiting = integer(options, 'maxWaiting', { min: 0, infinity: true });
   const leakTimeoutMs = integer(options, 'leakTimeoutMs', { min: 0 });
   const resetOnReturn = boolean(options, 'resetOnReturn');
+  const allowExitOnIdle = boolean(options, 'allowExitOnIdle');
 
   let order: 'lifo' | 'fifo' = DEFAULTS.order;
   if (options.order !== undefined) {
@@ -154,5 +156,6 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
     leakTimeoutMs,
     resetOnReturn,
     telemetry,
+    allowExitOnIdle,
   };
 }

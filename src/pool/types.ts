@@ -45,6 +45,8 @@ export interface PoolOptions {
   resetOnReturn?: boolean;
   /** Telemetry settings, or `false` for none. Default: the global OpenTelemetry providers. */
   telemetry?: TelemetryOptions | false;
+  /** Let the process exit while connections sit idle (pg's name; serverless). Default false. */
+  allowExitOnIdle?: boolean;
 }
 
 /** Options after validation and defaults. */
@@ -66,6 +68,7 @@ export interface ResolvedPoolOptions {
   leakTimeoutMs: number;
   resetOnReturn: boolean;
   telemetry: TelemetryOptions | false;
+  allowExitOnIdle: boolean;
 }
 
 export interface AcquireOptions {
