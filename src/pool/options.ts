@@ -1,3 +1,8 @@
+/**
+ * Pool options: the defaults and their validation. Owns the one place an option is
+ * checked; a bad value throws `PoolConfigError` naming the option, the value and what
+ * is allowed. The README's options table is checked against `DEFAULTS`.
+ */
 import type { DriverTarget } from './driver.js';
 import { PoolConfigError } from './errors.js';
 import type { PoolOptions, ResolvedPoolOptions } from './types.js';

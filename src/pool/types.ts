@@ -1,3 +1,7 @@
+/**
+ * The core's public types: options, stats, events, and the `PoolInstrumentation` port
+ * through which telemetry plugs in without the core importing it. No code.
+ */
 import type { BeginOptions, IsolationLevel, QueryObserver } from './driver.js';
 
 /** Telemetry settings; interpreted by `cistern/telemetry`, carried opaquely by the core. */
