@@ -35,6 +35,8 @@ export class DriverCalls<C> {
   readonly #aborts = new Set<AbortController>();
   /** The error of the last `reset` that threw synchronously. */
   syncError: unknown = undefined;
+  /** The promise of the last `reset` that returned one, until `awaitReset` takes it. */
+  pendingReset: Promise<void> | undefined = undefined;
 
   constructor(driver: Driver<C>) {
     this.driver = driver;
@@ -120,10 +122,10 @@ export class DriverCalls<C> {
 
   /**
    * Start the driver's reset: RESET_DONE when it had nothing to do (check-in stays on the
-   * fast path), RESET_THREW when it threw (error in `syncError`), RESET_PENDING when it
-   * returned a promise (then `settle` is called once, with a timeout like a hung ping).
+   * fast path, nothing allocated), RESET_THREW when it threw (error in `syncError`),
+   * RESET_PENDING when it returned a promise (in `pendingReset`; hand it to `awaitReset`).
    */
-  reset(conn: C, timeoutMs: number, settle: Settle<unknown>): number {
+  reset(conn: C): number {
     let pending: Promise<void> | void;
     try {
       pending = this.driver.reset!(conn);
@@ -132,15 +134,22 @@ export class DriverCalls<C> {
       return RESET_THREW;
     }
     if (pending === undefined || typeof (pending as Promise<void>).then !== 'function') return RESET_DONE;
+    this.pendingReset = pending as Promise<void>;
+    return RESET_PENDING;
+  }
+
+  /** Wait for the reset `reset` just started, with a deadline like a hung ping; `settle` runs once. */
+  awaitReset(timeoutMs: number, settle: Settle<unknown>): void {
+    const pending = this.pendingReset!;
+    this.pendingReset = undefined;
     this.#guard(
-      pending as Promise<void>,
+      pending,
       timeoutMs,
       () => new Error(`reset timed out after ${timeoutMs} ms`),
       settle,
       undefined,
       undefined,
     );
-    return RESET_PENDING;
   }
 
   /** Close a connection; never throws, never rejects; tracked until it settles. */

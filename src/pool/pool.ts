@@ -238,7 +238,8 @@ export class Pool<C> extends PoolEmitter {
   #enqueue(options: AcquireOptions | undefined): Promise<C> {
     // Callers a new connection will serve are not queued; the others wait for a release.
     // `maxWaiting` bounds those (generic-pool's `maxWaitingClients` rule).
-    const queued = this.#queue.length - (this.#max - this.#open());
+    const open = this.#open();
+    const queued = this.#queue.length - (this.#max - open);
     if (queued >= this.options.maxWaiting) {
       return this.#failFast(
         'queueFull',
@@ -273,7 +274,7 @@ export class Pool<C> extends PoolEmitter {
     }
     const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
     // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
-    if (this.#idle.length > 0 || this.#open() + this.#n[CONNECTING] < this.#max) this.#pump();
+    if (this.#idle.length > 0 || open + this.#n[CONNECTING] < this.#max) this.#pump();
     return promise;
   }
 
@@ -575,16 +576,7 @@ export class Pool<C> extends PoolEmitter {
       return;
     }
     if (this.#reset) {
-      const started = this.#calls.reset(rec.conn, this.options.connectTimeoutMs, (error) => {
-        if (rec.state !== RESETTING) return;
-        if (error === undefined) {
-          this.#returnToPool(rec);
-          this.#pump();
-        } else {
-          this.#invalidateRec(rec, error);
-          this.#afterClose();
-        }
-      });
+      const started = this.#calls.reset(rec.conn);
       if (started === RESET_THREW) {
         this.#invalidateRec(rec, this.#calls.syncError);
         this.#afterClose();
@@ -592,6 +584,17 @@ export class Pool<C> extends PoolEmitter {
       }
       if (started !== RESET_DONE) {
         this.#move(rec, RESETTING);
+        // a closure only when a reset is really running
+        this.#calls.awaitReset(this.options.connectTimeoutMs, (error) => {
+          if (rec.state !== RESETTING) return;
+          if (error === undefined) {
+            this.#returnToPool(rec);
+            this.#pump();
+          } else {
+            this.#invalidateRec(rec, error);
+            this.#afterClose();
+          }
+        });
         return;
       }
     }
