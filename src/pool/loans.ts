@@ -11,6 +11,7 @@ import type { Conn } from './connection-record.js';
 import type { BeginOptions } from './driver.js';
 import type { DriverCalls } from './driver-calls.js';
 import { PoolConfigError, PoolMisuseError } from './errors.js';
+import { ISOLATION_LEVELS, isIsolationLevel } from './isolation.js';
 import type { AcquireOptions, PoolInstrumentation, TransactionOptions, TransactionScope } from './types.js';
 
 /** The slice of a pool that loans need. */
@@ -73,6 +74,13 @@ export async function transaction<C, T>(
     throw new PoolConfigError(
       'retries',
       `invalid transaction option retries: got ${String(retries)}, expected an integer >= 0`,
+    );
+  }
+  if (options.isolation !== undefined && !isIsolationLevel(options.isolation)) {
+    throw new PoolConfigError(
+      'isolation',
+      `invalid transaction option isolation: got ${JSON.stringify(options.isolation)}, ` +
+        `expected one of ${ISOLATION_LEVELS.join(', ')}`,
     );
   }
   const begin: BeginOptions = { isolation: options.isolation, readOnly: options.readOnly };
