@@ -6,10 +6,12 @@
  * rejection; a deadline and an abort per call, settled exactly once; closing a
  * connection that arrives after its caller gave up; the non-throwing predicates
  * (`isAlive`, `isDisconnect`, `isRetryable`); the idle hook (`setIdle`); and the set
- * of closes in flight, so `close()` can wait for them. pool.ts has no timer and no
+ * of closes in flight, so `close()` can wait for them; and the check that an object
+ * is a Driver at all. pool.ts has no timer and no
  * try/catch around a driver call: they are all here.
  */
 import type { ConnectContext, Driver } from './driver.js';
+import { PoolConfigError } from './errors.js';
 
 /** A call's outcome: `error` undefined means it succeeded with `value`. */
 export type Settle<T> = (error: unknown, value: T | undefined, timedOut: boolean) => void;
@@ -213,3 +215,28 @@ export class DriverCalls<C> {
 }
 
 export const PING_FALSE = 'the driver reported the connection dead (ping returned false)';
+
+/** The message of an error, or the thrown value as text. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** Refuse, with a clear error, an object that is not a Driver (createPool's first argument). */
+export function checkDriver(driver: unknown): asserts driver is Driver<unknown> {
+  const d = driver as Record<string, unknown> | null;
+  const missing: string[] = [];
+  if (typeof d !== 'object' || d === null) {
+    throw new PoolConfigError('driver', 'createPool(driver, options): driver must be a Driver object');
+  }
+  for (const key of ['connect', 'ping', 'close', 'isDisconnect']) {
+    if (typeof d[key] !== 'function') missing.push(key);
+  }
+  if (typeof d.target !== 'object' || d.target === null) missing.push('target');
+  if (missing.length > 0) {
+    throw new PoolConfigError(
+      'driver',
+      `createPool(driver, options): the driver lacks ${missing.join(', ')} (see src/pool/driver.ts)`,
+    );
+  }
+}

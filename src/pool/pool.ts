@@ -28,7 +28,14 @@ import {
 } from './connection-record.js';
 import { Deque } from './deque.js';
 import type { Driver } from './driver.js';
-import { DriverCalls, RESET_DONE, RESET_THREW, timerDelay } from './driver-calls.js';
+import {
+  checkDriver,
+  DriverCalls,
+  errorMessage,
+  RESET_DONE,
+  RESET_THREW,
+  timerDelay,
+} from './driver-calls.js';
 import { PoolEmitter } from './emitter.js';
 import {
   abortReason,
@@ -855,27 +862,4 @@ function captureStack(): string {
   Error.captureStackTrace(holder, captureStack);
   // the header is 'Error' or, under a custom prepareStackTrace (source-map-support, vitest), 'Error: '
   return (holder.stack ?? '').replace(/^Error[^\n]*\n/, 'acquired at:\n');
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
-function checkDriver(driver: unknown): asserts driver is Driver<unknown> {
-  const d = driver as Record<string, unknown> | null;
-  const missing: string[] = [];
-  if (typeof d !== 'object' || d === null) {
-    throw new PoolConfigError('driver', 'createPool(driver, options): driver must be a Driver object');
-  }
-  for (const key of ['connect', 'ping', 'close', 'isDisconnect']) {
-    if (typeof d[key] !== 'function') missing.push(key);
-  }
-  if (typeof d.target !== 'object' || d.target === null) missing.push('target');
-  if (missing.length > 0) {
-    throw new PoolConfigError(
-      'driver',
-      `createPool(driver, options): the driver lacks ${missing.join(', ')} (see src/pool/driver.ts)`,
-    );
-  }
 }
