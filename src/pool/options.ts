@@ -1,3 +1,8 @@
+/**
+ * Pool options: the defaults and their validation. Owns the one place an option is
+ * checked; a bad value throws `PoolConfigError` naming the option, the value and what
+ * is allowed. The README's options table is checked against `DEFAULTS`.
+ */
 import type { DriverTarget } from './driver.js';
 import { PoolConfigError } from './errors.js';
 import type { PoolOptions, ResolvedPoolOptions } from './types.js';
@@ -19,6 +24,7 @@ export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
   leakTimeoutMs: 0,
   resetOnReturn: true,
   telemetry: {},
+  allowExitOnIdle: false,
 };
 
 const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'name']);
@@ -107,6 +113,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
   const maxWaiting = integer(options, 'maxWaiting', { min: 0, infinity: true });
   const leakTimeoutMs = integer(options, 'leakTimeoutMs', { min: 0 });
   const resetOnReturn = boolean(options, 'resetOnReturn');
+  const allowExitOnIdle = boolean(options, 'allowExitOnIdle');
 
   let order: 'lifo' | 'fifo' = DEFAULTS.order;
   if (options.order !== undefined) {
@@ -154,5 +161,6 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
     leakTimeoutMs,
     resetOnReturn,
     telemetry,
+    allowExitOnIdle,
   };
 }

@@ -84,6 +84,10 @@ export class MariadbDriver implements Driver<MariadbConnection> {
     return true;
   }
 
+  setIdle(conn: MariadbConnection, idle: boolean): void {
+    impl(conn).setIdle(idle);
+  }
+
   isAlive(conn: MariadbConnection): boolean {
     return !impl(conn).dead && conn.raw.isValid();
   }
