@@ -51,7 +51,17 @@ export interface PostgresDriverOptions {
 }
 
 /** postgres.js options that the pool owns; passing them in `postgresOptions` throws. */
-const OWNED = ['max', 'socket', 'onclose', 'idle_timeout', 'max_lifetime', 'connect_timeout', 'backoff'];
+const OWNED = [
+  'max',
+  'min',
+  'socket',
+  'open',
+  'onclose',
+  'idle_timeout',
+  'max_lifetime',
+  'connect_timeout',
+  'backoff',
+];
 
 const KNOWN = new Set([
   'url',
@@ -103,6 +113,9 @@ export function resolveConfig(
     ...extra,
     prepare,
     fetch_types: options.fetchTypes ?? true,
+    // postgres.js 4 loads types lazily, and from a second connection when the first is busy:
+    // load them on the connection itself as it opens, as 3.x does (3.x ignores the key).
+    eager_types: extra.eager_types ?? options.fetchTypes ?? true,
     onnotice: options.onnotice ?? ignoreNotice,
     connection: {
       application_name: options.applicationName ?? 'cistern',

@@ -68,7 +68,7 @@ export class SocketGate {
   }
 
   /** The `options.socket` function for postgres.js. */
-  readonly factory = (options: ParsedSocketOptions): Promise<net.Socket> => {
+  readonly factory = (options: ParsedSocketOptions, host?: string, port?: number): Promise<net.Socket> => {
     if (this.#refused || (this.socket !== undefined && this.socket.destroyed)) {
       this.#refused = true;
       if (this.#handshaking) return new Promise<net.Socket>(() => {});
@@ -80,7 +80,7 @@ export class SocketGate {
       );
     }
     const first = this.socket === undefined;
-    const socket = open(options);
+    const socket = open(options, host, port);
     socket.on('error', first ? this.#onError : ignore);
     if (first) {
       this.socket = socket;
@@ -148,13 +148,14 @@ export class SocketGate {
   };
 }
 
-function open(options: ParsedSocketOptions): net.Socket {
-  const host = options.host[0] ?? 'localhost';
-  const port = options.port[0] ?? 5432;
+/** postgres.js 4 passes the host and port of this attempt; 3.x only its options. */
+function open(options: ParsedSocketOptions, givenHost?: string, givenPort?: number): net.Socket {
+  const host = givenHost ?? options.host[0] ?? 'localhost';
+  const port = givenPort ?? options.port[0] ?? 5432;
   const socket =
     typeof options.path === 'string' && options.path !== ''
       ? net.connect({ path: options.path })
-      : net.connect({ host, port });
+      : net.connect({ host, port, noDelay: true });
   // postgres.js reads these for its error messages and TLS servername.
   Object.assign(socket, { host, port });
   return socket;
