@@ -18,9 +18,12 @@
  * that query in an async function nobody handles, so its rejection would be an
  * unhandled rejection — a process crash — when the socket dies in that window.
  * So while handshaking, socket errors are recorded here instead of being emitted
- * to postgres.js (the 'close' that follows still is), and a reconnect attempt is
- * left pending forever instead of failing; the connection's own handshake fails
- * the connect. The abandoned postgres.js instance then holds no socket and no
+ * to postgres.js, the 'close' that follows reaches it as a close "with an error"
+ * (so postgres.js 3 leaves the queries it has sent pending instead of rejecting
+ * them: a FATAL handled while no query was active clears postgres.js's `initial`
+ * state, and then a plain close would reject the array-types query — issue 9.1),
+ * and a reconnect attempt is left pending forever instead of failing; the
+ * connection's own handshake fails the connect. The abandoned postgres.js instance then holds no socket and no
  * timer and is garbage collected.
  */
 import net from 'node:net';
@@ -129,9 +132,16 @@ export class SocketGate {
     socket.emit = function watchedEmit(this: net.Socket, event: string | symbol, arg?: unknown): boolean {
       if (event === 'data') {
         onData?.(arg as Buffer);
-      } else if (event === 'error' && connected && gate.#handshaking) {
-        gate.#onError(arg);
-        return true;
+      } else if (gate.#handshaking) {
+        if (event === 'error' && connected) {
+          gate.#onError(arg);
+          return true;
+        }
+        // postgres.js 3 rejects the queries it has sent when a socket closes without an error;
+        // one of them may be its own array-types query, awaited by nobody (issue 9.1). Told the
+        // close had an error (the error itself was kept here), it leaves them pending, and they
+        // are collected with the abandoned instance. 4.x reads no argument of 'close'.
+        if (event === 'close') return emit.call(this, event, true);
       }
       // biome-ignore lint/complexity/noArguments: forwards any extra event arguments without a rest array per call
       return arguments.length <= 2 ? emit.call(this, event, arg) : emit.apply(this, arguments as never);
