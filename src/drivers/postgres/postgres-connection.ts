@@ -12,6 +12,7 @@ import type {
   QueryInfo,
 } from '../../pool/driver.js';
 import { ConnectError } from '../../pool/errors.js';
+import { resolvePassword } from '../resolve-password.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql } from './observed-sql.js';
 import { describeError } from './postgres-errors.js';
@@ -72,6 +73,7 @@ export class PostgresConnection implements PgConnection {
     config: ResolvedPostgresConfig,
     target: DriverTarget,
     display: string,
+    password: string | undefined,
   ) {
     this.connectionId = ctx.connectionId;
     this.#display = display;
@@ -85,7 +87,7 @@ export class PostgresConnection implements PgConnection {
     const timeoutMs = ctx.timeoutMs;
     this.raw = createSql(config.url, {
       ...config.base,
-      password: this.#guardPassword(config.base.password),
+      password,
       max: 1,
       socket: this.#gate.factory,
       onclose: this.#markDead,
@@ -100,24 +102,6 @@ export class PostgresConnection implements PgConnection {
     this.sql = this.#site === undefined ? this.raw : observedSql(this.raw, this.#site);
   }
 
-  /**
-   * postgres.js calls a password function inside an async handler nobody awaits, so a
-   * rejection there would crash the process: turn it into a failed connect instead.
-   */
-  #guardPassword(
-    password: ResolvedPostgresConfig['base']['password'],
-  ): ResolvedPostgresConfig['base']['password'] {
-    if (typeof password !== 'function') return password;
-    return async () => {
-      try {
-        return await password();
-      } catch (error) {
-        this.#failHandshake?.(error);
-        return new Promise<string>(() => {});
-      }
-    };
-  }
-
   /** Open the connection: resolves once a first round trip succeeded, rejects with a ConnectError. */
   static open(
     ctx: ConnectContext,
@@ -125,8 +109,24 @@ export class PostgresConnection implements PgConnection {
     target: DriverTarget,
     display: string,
   ): Promise<PostgresConnection> {
-    const conn = new PostgresConnection(ctx, config, target, display);
-    return conn.#handshake(ctx);
+    // A password function is called here, once per new connection, whatever the server's
+    // auth method: postgres.js gets a string (and would otherwise call the function in a
+    // handler nobody awaits, where a rejection crashes the process).
+    const password = resolvePassword(config.base.password, ctx);
+    if (typeof password !== 'object') {
+      return new PostgresConnection(ctx, config, target, display, password).#handshake(ctx);
+    }
+    const started = performance.now();
+    return password.then(
+      (resolved) => {
+        const left = ctx.timeoutMs - (performance.now() - started);
+        const rest = Number.isFinite(ctx.timeoutMs) ? { ...ctx, timeoutMs: Math.max(1, left) } : ctx;
+        return new PostgresConnection(rest, config, target, display, resolved).#handshake(rest);
+      },
+      (error: unknown) => {
+        throw new ConnectError(`could not connect to ${display}: ${describeError(error)}`, { cause: error });
+      },
+    );
   }
 
   #handshake(ctx: ConnectContext): Promise<PostgresConnection> {

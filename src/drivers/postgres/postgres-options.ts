@@ -5,6 +5,7 @@
  * close (`max`, `socket`, `onclose`, `idle_timeout`, `max_lifetime`,
  * `connect_timeout`, `backoff`): the pool does that, so they cannot be passed through.
  */
+import type { PasswordSource } from '../resolve-password.js';
 import type { PostgresJsOptions } from './postgres-js.js';
 
 export interface PostgresDriverOptions {
@@ -14,8 +15,12 @@ export interface PostgresDriverOptions {
   port?: number;
   database?: string;
   user?: string;
-  /** A string, or a function postgres.js calls on every new connection (rotating credentials). Never logged. */
-  password?: string | (() => string | Promise<string>);
+  /**
+   * A string, or a function (sync or async) called once for every new connection, before it
+   * opens, whatever the server's auth method (rotating credentials: RDS IAM, Azure AD tokens).
+   * A function that throws or rejects fails that connect with a ConnectError. Never logged.
+   */
+  password?: PasswordSource;
   /** `application_name` of every connection (visible in pg_stat_activity). Default 'cistern'. */
   applicationName?: string;
   /**
