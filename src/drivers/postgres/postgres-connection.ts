@@ -16,7 +16,14 @@ import { resolvePassword } from '../resolve-password.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql } from './observed-sql.js';
 import { describeError } from './postgres-errors.js';
-import { createSql, type PendingQuery, type QueryObject, type RowList, type Sql } from './postgres-js.js';
+import {
+  createSql,
+  type PendingQuery,
+  postgresMajor,
+  type QueryObject,
+  type RowList,
+  type Sql,
+} from './postgres-js.js';
 import type { ResolvedPostgresConfig } from './postgres-options.js';
 import { connectionClosedError, SocketGate } from './socket-gate.js';
 import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
@@ -97,6 +104,11 @@ export class PostgresConnection implements PgConnection {
       connect_timeout:
         Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS ? timeoutMs / 1000 : null,
     });
+    // postgres.js 4 reads a plain socket through one reused buffer (see SocketGate.shared)
+    this.#gate.shared =
+      !config.tls &&
+      postgresMajor(this.raw) === 4 &&
+      (this.raw.options as unknown as { onread?: unknown }).onread !== false;
     this.#site =
       ctx.observer === undefined ? undefined : { observer: ctx.observer, meta, options: this.raw.options };
     this.sql = this.#site === undefined ? this.raw : observedSql(this.raw, this.#site);

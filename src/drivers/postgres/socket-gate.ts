@@ -47,6 +47,13 @@ export class SocketGate {
   socket: net.Socket | undefined;
   /** The first error the socket reported (ECONNRESET, ...), if any. */
   error: unknown;
+  /**
+   * Read with `onread` into one reused buffer and hand each chunk to `socket.ondata`
+   * (postgres.js 4's "shared" socket protocol, what its own sockets do): no stream
+   * machinery, no Buffer per chunk. Only for postgres.js 4 on a plain socket; 3.x reads
+   * 'data' events, and a TLS upgrade needs a stream.
+   */
+  shared = false;
   #refused = false;
   #handshaking = true;
   #pending: ((error: unknown) => void) | undefined;
@@ -83,7 +90,7 @@ export class SocketGate {
       );
     }
     const first = this.socket === undefined;
-    const socket = open(options, host, port);
+    const socket = open(options, host, port, first && this.shared ? this.#onRead : undefined);
     socket.on('error', first ? this.#onError : ignore);
     if (first) {
       this.socket = socket;
@@ -121,6 +128,14 @@ export class SocketGate {
    * listener array on every chunk): feeds received bytes to the transaction status
    * and, while handshaking, keeps 'error' from postgres.js (see above).
    */
+  /** `onread` of a shared socket: the bytes go to the transaction status, then to postgres.js 4. */
+  readonly #onRead = (n: number, buffer: Uint8Array): boolean => {
+    const chunk = (buffer as Buffer).subarray(0, n);
+    this.#status?.onData(chunk);
+    (this.socket as SharedSocket).ondata(chunk);
+    return true;
+  };
+
   #watch(socket: net.Socket): void {
     const emit = socket.emit as (this: net.Socket, event: string | symbol, ...args: unknown[]) => boolean;
     const gate = this;
@@ -158,14 +173,34 @@ export class SocketGate {
   };
 }
 
+/** A socket in postgres.js 4's shared-buffer protocol: it calls `ondata` (set by postgres.js) per chunk. */
+interface SharedSocket extends net.Socket {
+  shared: boolean;
+  ondata: (chunk: Buffer) => void;
+}
+
+/** Size of the one read buffer of a shared socket (postgres.js 4 uses the same). */
+const READ_BUFFER = 65536;
+
 /** postgres.js 4 passes the host and port of this attempt; 3.x only its options. */
-function open(options: ParsedSocketOptions, givenHost?: string, givenPort?: number): net.Socket {
+function open(
+  options: ParsedSocketOptions,
+  givenHost?: string,
+  givenPort?: number,
+  onRead?: (n: number, buffer: Uint8Array) => boolean,
+): net.Socket {
   const host = givenHost ?? options.host[0] ?? 'localhost';
   const port = givenPort ?? options.port[0] ?? 5432;
+  const onread =
+    onRead === undefined ? undefined : { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: onRead };
   const socket =
     typeof options.path === 'string' && options.path !== ''
-      ? net.connect({ path: options.path })
-      : net.connect({ host, port, noDelay: true });
+      ? net.connect({ path: options.path, ...(onread ? { onread } : {}) })
+      : net.connect({ host, port, noDelay: true, ...(onread ? { onread } : {}) });
+  if (onread !== undefined) {
+    (socket as SharedSocket).shared = true;
+    (socket as SharedSocket).ondata = ignore;
+  }
   // postgres.js reads these for its error messages and TLS servername.
   Object.assign(socket, { host, port });
   return socket;
