@@ -91,7 +91,17 @@ export interface ResolvedPostgresConfig {
   prepare: boolean;
   discardOnReset: boolean;
   tls: boolean;
+  /**
+   * `target_session_attrs` with libpq's meanings, checked by cistern on each host it
+   * opens (postgres.js never sees it); undefined for `any`.
+   */
+  targetSessionAttrs: TargetSessionAttrs | undefined;
+  /** The hosts to walk (filled in by the driver from postgres.js's parsing of the URL). */
+  hosts: ReadonlyArray<{ host: string; port: number }>;
 }
+
+export type TargetSessionAttrs = 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
+const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
 
 const ignoreNotice = (): void => {};
 
@@ -134,8 +144,30 @@ export function resolveConfig(
   if (options.password !== undefined) base.password = options.password;
   if (options.ssl !== undefined) base.ssl = options.ssl;
   const sslInUrl = options.url !== undefined && /[?&](ssl|sslmode)=(?!disable\b|false\b)/i.test(options.url);
+  // target_session_attrs: cistern checks it itself with libpq's meanings (postgres.js 3 and 4
+  // decide read-write from default_transaction_read_only alone, and accept a hot standby)
+  let attrs = base.target_session_attrs as string | undefined;
+  delete base.target_session_attrs;
+  let url = options.url;
+  if (url !== undefined) {
+    const match = /[?&]target_session_attrs=([^&#]*)/i.exec(url);
+    if (match !== null) {
+      attrs ??= decodeURIComponent(match[1]!);
+      url = url.replace(/([?&])target_session_attrs=[^&#]*(&?)/i, (_, lead: string, tail: string) =>
+        tail === '&' ? lead : '',
+      );
+    }
+  }
+  attrs ??= process.env.PGTARGETSESSIONATTRS || undefined;
+  if (attrs !== undefined && !SESSION_ATTRS.includes(attrs)) {
+    throw new TypeError(
+      `postgres(): target_session_attrs '${attrs}' is not one of ${SESSION_ATTRS.join(', ')}`,
+    );
+  }
   return {
-    url: options.url,
+    hosts: [],
+    targetSessionAttrs: attrs === undefined || attrs === 'any' ? undefined : (attrs as TargetSessionAttrs),
+    url,
     base,
     prepare,
     discardOnReset: options.discardOnReset ?? false,

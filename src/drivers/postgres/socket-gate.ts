@@ -56,6 +56,8 @@ export class SocketGate {
   shared = false;
   #refused = false;
   #handshaking = true;
+  /** `host:port` of the socket in use. */
+  #where = '';
   #pending: ((error: unknown) => void) | undefined;
   readonly #status: TransactionStatus | undefined;
   readonly #describe: string;
@@ -77,6 +79,15 @@ export class SocketGate {
     this.#handshaking = false;
   }
 
+  /**
+   * How many sockets the handshake may open in all: one per host of a multi-host URL (twice
+   * for `prefer-standby`, which postgres.js 4 walks in two passes). Set by the connection.
+   */
+  maxWalk = 1;
+  /** Sockets the handshake opened (or tried to), and what became of each: `host:port: reason`. */
+  readonly tried: string[] = [];
+  #walked = 0;
+
   /** The `options.socket` function for postgres.js. */
   readonly factory = (options: ParsedSocketOptions, host?: string, port?: number): Promise<net.Socket> => {
     if (this.#refused || (this.socket !== undefined && this.socket.destroyed)) {
@@ -89,31 +100,67 @@ export class SocketGate {
         ),
       );
     }
-    const first = this.socket === undefined;
-    const socket = open(options, host, port, first && this.shared ? this.#onRead : undefined);
-    socket.on('error', first ? this.#onError : ignore);
-    if (first) {
-      this.socket = socket;
-      this.#watch(socket);
-      socket.once('close', this.#onSocketClose);
-    }
-    return new Promise<net.Socket>((resolve, reject) => {
-      const fail = (error: unknown): void => {
-        socket.off('connect', done);
-        if (first) this.#pending = undefined;
-        socket.destroy();
-        reject(error);
-      };
-      const done = (): void => {
-        socket.off('error', fail);
-        if (first) this.#pending = undefined;
-        resolve(socket);
-      };
-      if (first) this.#pending = fail;
-      socket.once('connect', done);
-      socket.once('error', fail);
-    });
+    if (this.socket !== undefined) return side(options, host, port); // a CancelRequest while open
+    if (this.#walked >= this.maxWalk) return new Promise<net.Socket>(() => {}); // the connect fails on its own
+    // postgres.js 4 names the host of each attempt; 3.x does not: walk its list from where we are
+    const targets =
+      host !== undefined || port !== undefined
+        ? [{ host, port }]
+        : targetsFrom(options, this.#walked, this.maxWalk - this.#walked);
+    return this.#connectAny(options, targets);
   };
+
+  /** Open the first of `targets` that accepts a TCP connection; each failure is recorded in `tried`. */
+  async #connectAny(
+    options: ParsedSocketOptions,
+    targets: Array<{ host: string | undefined; port: number | undefined }>,
+  ): Promise<net.Socket> {
+    let last: unknown;
+    for (const target of targets) {
+      if (this.#refused) break;
+      this.#walked++;
+      this.error = undefined;
+      const socket = open(options, target.host, target.port, this.shared ? this.#onRead : undefined);
+      const where = describeTarget(options, target.host, target.port);
+      socket.on('error', this.#onError);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const fail = (error: unknown): void => {
+            socket.off('connect', done);
+            this.#pending = undefined;
+            socket.destroy();
+            reject(error);
+          };
+          const done = (): void => {
+            socket.off('error', fail);
+            this.#pending = undefined;
+            resolve();
+          };
+          this.#pending = fail;
+          socket.once('connect', done);
+          socket.once('error', fail);
+        });
+      } catch (error) {
+        this.tried.push(`${where}: ${reason(error)}`);
+        last = error;
+        continue;
+      }
+      this.#status?.restart();
+      this.socket = socket;
+      this.#where = where;
+      this.#watch(socket);
+      socket.once('close', () => this.#onSocketClose(socket));
+      return socket;
+    }
+    const error = last ?? connectionClosedError(`the connection to ${this.#describe} was closed`);
+    if (this.#handshaking && !this.#refused && this.#walked >= this.maxWalk) {
+      // no host left: fail the connect now (postgres.js 3 would wait for a host that never comes)
+      this.error = error;
+      this.#refused = true;
+      this.#onClose();
+    }
+    throw error;
+  }
 
   /** Give up on the connection: refuse any further socket, abort a pending connect, destroy the socket. */
   destroy(reason?: unknown): void {
@@ -122,12 +169,6 @@ export class SocketGate {
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy();
   }
 
-  /**
-   * Sees every event of the socket before its listeners do, through one wrapper of
-   * `emit` (cheaper than a second 'data' listener, which makes Node copy the
-   * listener array on every chunk): feeds received bytes to the transaction status
-   * and, while handshaking, keeps 'error' from postgres.js (see above).
-   */
   /** `onread` of a shared socket: the bytes go to the transaction status, then to postgres.js 4. */
   readonly #onRead = (n: number, buffer: Uint8Array): boolean => {
     const chunk = (buffer as Buffer).subarray(0, n);
@@ -136,14 +177,22 @@ export class SocketGate {
     return true;
   };
 
+  /**
+   * Sees every event of the socket before its listeners do, through one wrapper of
+   * `emit` (cheaper than a second 'data' listener, which makes Node copy the
+   * listener array on every chunk): feeds received bytes to the transaction status
+   * and, while handshaking, keeps 'error' from postgres.js (see above).
+   */
   #watch(socket: net.Socket): void {
     const emit = socket.emit as (this: net.Socket, event: string | symbol, ...args: unknown[]) => boolean;
     const gate = this;
     const onData = this.#status?.onData;
-    let connected = false;
-    socket.once('connect', () => {
-      connected = true;
-    });
+    let connected = !socket.connecting;
+    if (!connected) {
+      socket.once('connect', () => {
+        connected = true;
+      });
+    }
     socket.emit = function watchedEmit(this: net.Socket, event: string | symbol, arg?: unknown): boolean {
       if (event === 'data') {
         onData?.(arg as Buffer);
@@ -167,10 +216,59 @@ export class SocketGate {
     if (this.error === undefined) this.error = error;
   };
 
-  readonly #onSocketClose = (): void => {
+  #onSocketClose(socket: net.Socket): void {
+    if (socket !== this.socket) return;
+    if (this.#handshaking) {
+      this.tried.push(`${this.#where}: ${this.error === undefined ? 'closed' : reason(this.error)}`);
+      if (this.#walked < this.maxWalk && !this.#refused) {
+        // postgres.js goes on to the next host (a dead one, or one that does not fit
+        // target_session_attrs): let it, while the connection is still being opened
+        this.socket = undefined;
+        return;
+      }
+    }
     this.#refused = true;
     this.#onClose();
-  };
+  }
+}
+
+/** A short side connection while the main one is open (postgres.js's CancelRequest). */
+function side(options: ParsedSocketOptions, host?: string, port?: number): Promise<net.Socket> {
+  const socket = open(options, host, port);
+  socket.on('error', ignore);
+  return new Promise<net.Socket>((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** postgres.js 3's hosts from attempt `from` on, at most `count` of them. */
+function targetsFrom(
+  options: ParsedSocketOptions,
+  from: number,
+  count: number,
+): Array<{ host: string | undefined; port: number | undefined }> {
+  if (typeof options.path === 'string' && options.path !== '') return [{ host: undefined, port: undefined }];
+  const n = Math.max(1, options.host.length);
+  return Array.from({ length: Math.min(n, count) }, (_, i) => {
+    const k = (from + i) % n;
+    return { host: options.host[k], port: options.port[k] ?? options.port[0] };
+  });
+}
+
+function describeTarget(options: ParsedSocketOptions, host?: string, port?: number): string {
+  if (typeof options.path === 'string' && options.path !== '') return options.path;
+  const h = host ?? options.host[0] ?? 'localhost';
+  return `${h.includes(':') ? `[${h}]` : h}:${port ?? options.port[0] ?? 5432}`;
+}
+
+function reason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
 
 /** A socket in postgres.js 4's shared-buffer protocol: it calls `ondata` (set by postgres.js) per chunk. */
