@@ -16,7 +16,7 @@ import {
   startPgPrimary,
   startPgStandby,
 } from '../support/pg-cluster.js';
-import { connectCtx, POSTGRES_MAJOR } from '../support/postgres.js';
+import { connectCtx } from '../support/postgres.js';
 
 const available = await pgClusterAvailable();
 
@@ -52,26 +52,23 @@ describe.skipIf(!available)('postgres driver on a TLS-only primary and its stand
     expect((error as Error).message).toMatch(/pg_hba|no encryption/i);
   });
 
-  it.runIf(POSTGRES_MAJOR === 4)(
-    'verify-full with sslrootcert: verified; a wrong CA or host name fails saying so',
-    async () => {
-      expect(await inRecovery(primary.url({ sslmode: 'verify-full', rootcert: 'ca' }))).toBe(false);
-      const wrongCa = await postgres(primary.url({ sslmode: 'verify-full', rootcert: 'other' }))
-        .connect(connectCtx())
-        .catch((e: unknown) => e);
-      expect(wrongCa).toBeInstanceOf(ConnectError);
-      expect((wrongCa as Error).message).toMatch(/certificate/i);
-      const wrongHost = await postgres(
-        primary.url({ sslmode: 'verify-full', rootcert: 'ca', host: '127.0.0.2' }),
-      )
-        .connect(connectCtx())
-        .catch((e: unknown) => e);
-      expect(wrongHost).toBeInstanceOf(ConnectError);
-      expect((wrongHost as Error).message).toMatch(/altnames|host ?name|IP: 127\.0\.0\.2/i);
-    },
-  );
+  it('verify-full with sslrootcert: verified; a wrong CA or host name fails saying so', async () => {
+    expect(await inRecovery(primary.url({ sslmode: 'verify-full', rootcert: 'ca' }))).toBe(false);
+    const wrongCa = await postgres(primary.url({ sslmode: 'verify-full', rootcert: 'other' }))
+      .connect(connectCtx())
+      .catch((e: unknown) => e);
+    expect(wrongCa).toBeInstanceOf(ConnectError);
+    expect((wrongCa as Error).message).toMatch(/certificate/i);
+    const wrongHost = await postgres(
+      primary.url({ sslmode: 'verify-full', rootcert: 'ca', host: '127.0.0.2' }),
+    )
+      .connect(connectCtx())
+      .catch((e: unknown) => e);
+    expect(wrongHost).toBeInstanceOf(ConnectError);
+    expect((wrongHost as Error).message).toMatch(/altnames|host ?name|IP: 127\.0\.0\.2/i);
+  });
 
-  it.runIf(POSTGRES_MAJOR === 4)('a client certificate (sslcert, sslkey) authenticates', async () => {
+  it('a client certificate (sslcert, sslkey) authenticates', async () => {
     const url = primary.url({ user: 'cert', sslmode: 'verify-full', rootcert: 'ca', clientCert: true });
     expect(await inRecovery(url)).toBe(false);
   });
@@ -89,6 +86,27 @@ describe.skipIf(!available)('postgres driver on a TLS-only primary and its stand
     expect(await inRecovery(primaryLast)).toBe(false);
     const preferNone = multiHostUrl([primary], { params: { target_session_attrs: 'prefer-standby' } });
     expect(await inRecovery(preferNone)).toBe(false);
+  });
+
+  it('reset under TLS: no round trip when idle (the gate reads the decrypted stream), ROLLBACK when a transaction is open', async () => {
+    const driver = postgres(primary.url({ sslmode: 'verify-full', rootcert: 'ca' }));
+    const conn = await driver.connect(connectCtx());
+    try {
+      await conn.sql`select 1`;
+      expect(driver.reset?.(conn)).toBeUndefined();
+      await conn.sql`begin`;
+      await conn.sql`select 1`;
+      const pending = driver.reset?.(conn);
+      expect(pending).toBeInstanceOf(Promise);
+      await pending;
+      expect(driver.reset?.(conn)).toBeUndefined();
+      const [row] = await conn.sql<
+        { ssl: boolean }[]
+      >`select ssl from pg_stat_ssl where pid = pg_backend_pid()`;
+      expect(row?.ssl).toBe(true);
+    } finally {
+      await driver.close(conn);
+    }
   });
 
   it('no host fits: one ConnectError naming each host and why', async () => {

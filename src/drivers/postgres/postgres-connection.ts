@@ -91,9 +91,9 @@ export class PostgresConnection implements PgConnection {
     const meta: ConnectionMeta = { connectionId: ctx.connectionId, target };
     this.#queryOptions = { prepare: config.prepare };
     this.#discardOnReset = config.discardOnReset;
-    // TLS hides the protocol bytes: then reset cannot know and always rolls back.
-    this.#status = config.tls ? undefined : new TransactionStatus();
-    this.#gate = new SocketGate(display, this.#status, this.#markDead);
+    // the gate negotiates TLS itself, so it reads the decrypted stream: the status is known either way
+    this.#status = new TransactionStatus();
+    this.#gate = new SocketGate(display, this.#status, this.#markDead, config.tls);
     const timeoutMs = ctx.timeoutMs;
     this.raw = createSql(config.url, {
       ...config.base,
@@ -113,7 +113,7 @@ export class PostgresConnection implements PgConnection {
     this.#gate.maxWalk = hosts * (parsed.target_session_attrs === 'prefer-standby' ? 2 : 1);
     // postgres.js 4 reads a plain socket through one reused buffer (see SocketGate.shared)
     this.#gate.shared =
-      !config.tls &&
+      config.tls === undefined &&
       postgresMajor(this.raw) === 4 &&
       (this.raw.options as unknown as { onread?: unknown }).onread !== false;
     this.#site =

@@ -7,6 +7,7 @@
  */
 import type { PasswordSource } from '../resolve-password.js';
 import type { PostgresJsOptions } from './postgres-js.js';
+import { type TlsPlan, takeParam, tlsPlan } from './tls-plan.js';
 
 export interface PostgresDriverOptions {
   /** `postgres://user:password@host:port/database?...`; any postgres.js URL parameter works. */
@@ -90,7 +91,8 @@ export interface ResolvedPostgresConfig {
   base: PostgresJsOptions;
   prepare: boolean;
   discardOnReset: boolean;
-  tls: boolean;
+  /** TLS, when asked for (sslmode / ssl): negotiated by the socket gate. */
+  tls: TlsPlan | undefined;
   /**
    * `target_session_attrs` with libpq's meanings, checked by cistern on each host it
    * opens (postgres.js never sees it); undefined for `any`.
@@ -142,8 +144,6 @@ export function resolveConfig(
   if (options.database !== undefined) base.database = options.database;
   if (options.user !== undefined) base.username = options.user;
   if (options.password !== undefined) base.password = options.password;
-  if (options.ssl !== undefined) base.ssl = options.ssl;
-  const sslInUrl = options.url !== undefined && /[?&](ssl|sslmode)=(?!disable\b|false\b)/i.test(options.url);
   // target_session_attrs: cistern checks it itself with libpq's meanings (postgres.js 3 and 4
   // decide read-write from default_transaction_read_only alone, and accept a hot standby)
   let attrs = base.target_session_attrs as string | undefined;
@@ -158,6 +158,18 @@ export function resolveConfig(
       );
     }
   }
+  // TLS: negotiated by cistern's socket gate (tls-plan.ts); postgres.js sees plain text
+  const params: { sslmode?: string; sslrootcert?: string; sslcert?: string; sslkey?: string } = {};
+  if (url !== undefined) {
+    for (const name of ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey'] as const) {
+      const [value, rest] = takeParam(url, name);
+      url = rest;
+      if (value !== undefined) params[name === 'ssl' ? 'sslmode' : name] ??= value;
+    }
+  }
+  params.sslmode ??= process.env.PGSSLMODE || undefined;
+  const tls = tlsPlan(params, options.ssl ?? extra.ssl);
+  base.ssl = false;
   attrs ??= process.env.PGTARGETSESSIONATTRS || undefined;
   if (attrs !== undefined && !SESSION_ATTRS.includes(attrs)) {
     throw new TypeError(
@@ -171,6 +183,6 @@ export function resolveConfig(
     base,
     prepare,
     discardOnReset: options.discardOnReset ?? false,
-    tls: Boolean(options.ssl) || sslInUrl,
+    tls,
   };
 }

@@ -27,7 +27,9 @@
  * timer and is garbage collected.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { ParsedSocketOptions } from './postgres-js.js';
+import { describeTlsError, type TlsPlan } from './tls-plan.js';
 import type { TransactionStatus } from './transaction-status.js';
 
 const ignore = (): void => {};
@@ -63,10 +65,13 @@ export class SocketGate {
   readonly #describe: string;
   readonly #onClose: () => void;
 
-  constructor(describe: string, status: TransactionStatus | undefined, onClose: () => void) {
+  readonly #tls: TlsPlan | undefined;
+
+  constructor(describe: string, status: TransactionStatus | undefined, onClose: () => void, tls?: TlsPlan) {
     this.#describe = describe;
     this.#status = status;
     this.#onClose = onClose;
+    this.#tls = tls;
   }
 
   /** True once the socket is gone (or never came): no socket will be opened again. */
@@ -145,12 +150,28 @@ export class SocketGate {
         last = error;
         continue;
       }
+      let main: net.Socket = socket;
+      if (this.#tls !== undefined) {
+        try {
+          main = await negotiate(socket, this.#tls, target.host ?? options.host[0]);
+        } catch (error) {
+          socket.destroy();
+          this.tried.push(`${where}: ${reason(error)}`);
+          last = error;
+          continue;
+        }
+        main.on('error', this.#onError);
+        Object.assign(main, {
+          host: (socket as { host?: unknown }).host,
+          port: (socket as { port?: unknown }).port,
+        });
+      }
       this.#status?.restart();
-      this.socket = socket;
+      this.socket = main;
       this.#where = where;
-      this.#watch(socket);
-      socket.once('close', () => this.#onSocketClose(socket));
-      return socket;
+      this.#watch(main);
+      main.once('close', () => this.#onSocketClose(main));
+      return main;
     }
     const error = last ?? connectionClosedError(`the connection to ${this.#describe} was closed`);
     if (this.#handshaking && !this.#refused && this.#walked >= this.maxWalk) {
@@ -230,6 +251,60 @@ export class SocketGate {
     this.#refused = true;
     this.#onClose();
   }
+}
+
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]);
+
+/** SSLRequest, then TLS over the socket ('S'), or plain text when the server says 'N' and the mode allows it. */
+async function negotiate(socket: net.Socket, plan: TlsPlan, host: string | undefined): Promise<net.Socket> {
+  const answer = await new Promise<number>((resolve, reject) => {
+    const onData = (data: Buffer): void => {
+      socket.off('error', reject);
+      socket.off('close', onClose);
+      resolve(data[0]!);
+    };
+    const onClose = (): void =>
+      reject(connectionClosedError('the server closed the connection during the SSLRequest'));
+    socket.once('data', onData);
+    socket.once('error', reject);
+    socket.once('close', onClose);
+    socket.write(SSL_REQUEST);
+  });
+  socket.pause();
+  if (answer !== 83) {
+    if (plan.mode === 'prefer' || plan.mode === 'allow') return socket;
+    const error = new Error(
+      `TLS: the server does not accept TLS connections (sslmode ${plan.mode})`,
+    ) as Error & {
+      code: string;
+    };
+    error.code = 'SSL_NOT_SUPPORTED';
+    throw error;
+  }
+  const servername = host !== undefined && net.isIP(host) === 0 ? host : undefined;
+  // `host` is what verify-full checks the certificate against (IP SANs for an address)
+  const secure = tls.connect({
+    socket,
+    ...(host !== undefined ? { host } : {}),
+    ...(servername ? { servername } : {}),
+    ...plan.options,
+  });
+  await new Promise<void>((resolve, reject) => {
+    secure.once('secureConnect', () => {
+      secure.off('error', onError);
+      resolve();
+    });
+    const onError = (error: unknown): void => {
+      secure.destroy();
+      const wrapped = new Error(describeTlsError(error, host), { cause: error }) as Error & {
+        code?: unknown;
+      };
+      wrapped.code = (error as { code?: unknown }).code;
+      reject(wrapped);
+    };
+    secure.once('error', onError);
+  });
+  return secure;
 }
 
 /** A short side connection while the main one is open (postgres.js's CancelRequest). */
