@@ -45,7 +45,13 @@ export interface PostgresDriverOptions {
    * re-prepares every statement after each discard). Default false.
    */
   discardOnReset?: boolean;
-  /** TLS, as postgres.js `ssl`. With TLS on, reset cannot see the transaction status and always sends ROLLBACK. */
+  /**
+   * TLS: `true` (verify-full against the system CAs), an sslmode string (`require`,
+   * `verify-ca`, `verify-full`, `prefer`, `allow`, `disable`), or `tls.connect` options
+   * (`ca`, `cert`, `key`, ...). Wins over `sslmode` / `sslrootcert` / `sslcert` / `sslkey` in the
+   * URL. cistern negotiates TLS itself (postgres.js sees the decrypted stream), so reset
+   * still needs no round trip when no transaction is open.
+   */
   ssl?: PostgresJsOptions['ssl'];
   /** Notices from the server (postgres.js `onnotice`). Default: ignored (postgres.js would console.log them). */
   onnotice?: (notice: Record<string, unknown>) => void;
