@@ -1,6 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * `CISTERN_TEST_POSTGRES=3` runs the suites against postgres.js 3.x: every
+ * `import ... from 'postgres'` (in src/ and in the tests) then loads the
+ * `postgres3` devDependency (`npm:postgres@3.x`). Unset (or 4): postgres.js 4.
+ */
+const postgresMajor = process.env.CISTERN_TEST_POSTGRES ?? '4';
+if (postgresMajor !== '3' && postgresMajor !== '4') {
+  throw new Error(`CISTERN_TEST_POSTGRES must be 3 or 4 (postgres.js major), got '${postgresMajor}'`);
+}
+
 export default defineConfig({
+  resolve: {
+    alias: postgresMajor === '3' ? [{ find: /^postgres$/, replacement: 'postgres3' }] : [],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/support/setup.ts'],

@@ -7,6 +7,7 @@ import {
   backendPids,
   connectCtx,
   PG_URL,
+  POSTGRES_MAJOR,
   recordingObserver,
 } from '../support/postgres.js';
 import { serverAvailable } from '../support/servers.js';
@@ -161,7 +162,7 @@ describe.skipIf(!up)('postgres driver: connect and query', () => {
     }
   });
 
-  it('fetchTypes: arrays parse by default; with fetchTypes false they come back as text', async () => {
+  it('fetchTypes: arrays parse by default; with fetchTypes false (3.x) they come back as text', async () => {
     const withTypes = postgres(PG_URL);
     const without = postgres(PG_URL, { fetchTypes: false });
     const a = await withTypes.connect(connectCtx());
@@ -170,7 +171,8 @@ describe.skipIf(!up)('postgres driver: connect and query', () => {
       const [x] = await a.sql<{ v: number[] }[]>`select array[1,2,3]::int4[] as v`;
       expect(x?.v).toEqual([1, 2, 3]);
       const [y] = await b.sql<{ v: unknown }[]>`select array[1,2,3]::int4[] as v`;
-      expect(y?.v).toBe('{1,2,3}');
+      // postgres.js 4 knows the built-in array types without a catalog query
+      expect(y?.v).toEqual(POSTGRES_MAJOR === 3 ? '{1,2,3}' : [1, 2, 3]);
     } finally {
       await withTypes.close(a);
       await without.close(b);

@@ -4,10 +4,14 @@
  * to look at and kill backends from the server side.
  */
 import postgresjs from 'postgres';
+import { postgresMajor } from '../../src/drivers/postgres/postgres-js.js';
 import type { ConnectContext, QueryInfo, QueryObserver } from '../../src/pool/driver.js';
 import { PG_URL } from './servers.js';
 
 export { PG_URL };
+
+/** The postgres.js major these tests run on (4, or 3 with CISTERN_TEST_POSTGRES=3). Parsing only: no socket. */
+export const POSTGRES_MAJOR: 3 | 4 = postgresMajor(postgresjs({ max: 1 }) as never);
 
 export interface CtxExtras {
   timeoutMs?: number;

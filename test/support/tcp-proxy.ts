@@ -14,6 +14,10 @@
  * proxy.cutAll({ reset: true });     // same, with a TCP RST instead of a FIN
  * proxy.cutWhen((dir, chunk) => dir === 'up' && chunk.includes('pg_type'));  // cut a connection
  *                                    // (RST) the moment a chunk matches, before forwarding it; once
+ * const hold = proxy.holdMessage('pg', (m) => m.type === 'Z');   // protocol-aware: hold the
+ *                                    // server's first ReadyForQuery and all that follows it
+ * await hold.held;                   // the client waits for it; hold.upstreamPort names the backend
+ * await hold.release();              // deliver everything held in ONE write (and the close, if any)
  * await proxy.close();               // cut everything and stop listening (idempotent)
  * ```
  *
@@ -45,6 +49,30 @@ export interface TcpProxyStats {
   cut: number;
 }
 
+/** One server-to-client protocol message, as the hold matcher sees it. */
+export interface ProxyMessage {
+  /** Index of the message on its connection, from 0. */
+  index: number;
+  /** PostgreSQL: the type byte as a character ('R', 'S', 'K', 'Z', 'T', ...); MySQL: ''. */
+  type: string;
+  /** MySQL: the packet's sequence id; PostgreSQL: -1. */
+  seq: number;
+  /** The bytes of the message received so far (at least its header). */
+  bytes: Buffer;
+}
+
+/** A hold of the server's messages on one connection, from the first matching message on. */
+export interface MessageHold {
+  /** Resolves when a message matched: from then on that connection's server bytes are held. */
+  readonly held: Promise<void>;
+  /** The proxy's local port towards the server on the held connection (pg_stat_activity.client_port, MariaDB's processlist host). */
+  readonly upstreamPort: number;
+  /** Resolves when the server closed the held connection (its bytes and the close are held too). */
+  readonly upstreamClosed: Promise<void>;
+  /** Deliver everything held in one write, then the server's close if it came; later bytes pass. */
+  release(): Promise<void>;
+}
+
 export interface TcpProxy {
   readonly host: '127.0.0.1';
   readonly port: number;
@@ -60,6 +88,13 @@ export interface TcpProxy {
    * forwarded. `dir` is 'up' (client to server) or 'down'. The trigger fires once, then clears.
    */
   cutWhen(match: ((dir: 'up' | 'down', chunk: Buffer) => boolean) | undefined): void;
+  /**
+   * Protocol-aware hold of server-to-client traffic: on the first connection where a server message
+   * matches, that message and everything after it (including the server closing) is held until
+   * `release()`, which delivers it all together. `framing` is 'pg' (type byte + int32 length; the
+   * server's first byte answers a startup message, so no SSLRequest) or 'mysql' (int24 length + seq).
+   */
+  holdMessage(framing: 'pg' | 'mysql', match: (message: ProxyMessage) => boolean): MessageHold;
   /** Destroy every open connection, client and upstream side. Returns how many were cut. */
   cutAll(options?: { reset?: boolean }): number;
   stats(): TcpProxyStats;
@@ -68,6 +103,8 @@ export interface TcpProxy {
 }
 
 interface Pipe {
+  /** Server-to-client message framing state, while a hold is armed. */
+  frames?: FrameState;
   client: net.Socket;
   upstream: net.Socket | undefined;
   toUpstream: Chunk[];
@@ -81,6 +118,59 @@ interface Chunk {
   /** Set once a slow-mode timer has been started for this chunk. */
   scheduled?: boolean;
   ready?: boolean;
+}
+
+interface FrameState {
+  framing: 'pg' | 'mysql';
+  index: number;
+  /** Bytes of the current message still to come. */
+  skip: number;
+  /** A header cut at the end of the previous chunk. */
+  carry: Buffer | undefined;
+}
+
+/**
+ * Offsets (in `data`) where new messages start, with their headers, following `state`.
+ * A header split across chunks is reported in the chunk that completes it, at offset 0.
+ */
+function messageStarts(state: FrameState, data: Buffer): Array<{ offset: number; message: ProxyMessage }> {
+  const out: Array<{ offset: number; message: ProxyMessage }> = [];
+  const headerLength = state.framing === 'pg' ? 5 : 4;
+  let chunk = data;
+  let base = 0; // offset in `data` of chunk[0]
+  let pos = 0;
+  if (state.skip > 0) {
+    if (state.skip >= chunk.length) {
+      state.skip -= chunk.length;
+      return out;
+    }
+    pos = state.skip;
+    state.skip = 0;
+  } else if (state.carry !== undefined) {
+    base = -state.carry.length;
+    chunk = Buffer.concat([state.carry, chunk]);
+    state.carry = undefined;
+  }
+  while (pos < chunk.length) {
+    if (chunk.length - pos < headerLength) {
+      state.carry = Buffer.from(chunk.subarray(pos));
+      return out;
+    }
+    const pg = state.framing === 'pg';
+    const length = pg ? 1 + chunk.readUInt32BE(pos + 1) : 4 + chunk.readUIntLE(pos, 3);
+    out.push({
+      offset: Math.max(0, base + pos),
+      message: {
+        index: state.index++,
+        type: pg ? String.fromCharCode(chunk[pos]!) : '',
+        seq: pg ? -1 : chunk[pos + 3]!,
+        bytes: chunk.subarray(pos, Math.min(chunk.length, pos + length)),
+      },
+    });
+    pos += length;
+  }
+  state.skip = pos - chunk.length;
+  return out;
 }
 
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
@@ -99,6 +189,40 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     counts.cut++;
     destroyPipe(pipe, true);
     return true;
+  };
+
+  interface Hold {
+    framing: 'pg' | 'mysql';
+    match: (message: ProxyMessage) => boolean;
+    pipe: Pipe | undefined;
+    buffered: Buffer[];
+    upstreamClosed: boolean;
+    onHeld: () => void;
+    onUpstreamClosed: () => void;
+  }
+  let hold: Hold | undefined;
+
+  /** True when the pipe's server bytes are (now) held and must not be forwarded. */
+  const holding = (pipe: Pipe, data: Buffer): boolean => {
+    if (hold === undefined) return false;
+    if (hold.pipe !== undefined) {
+      if (hold.pipe !== pipe) return false;
+      hold.buffered.push(data);
+      return true;
+    }
+    pipe.frames ??= { framing: hold.framing, index: 0, skip: 0, carry: undefined };
+    for (const { offset, message } of messageStarts(pipe.frames, data)) {
+      if (!hold.match(message)) continue;
+      hold.pipe = pipe;
+      if (offset > 0) {
+        pipe.toClient.push({ data: data.subarray(0, offset) });
+        pump(pipe);
+      }
+      hold.buffered.push(data.subarray(offset));
+      hold.onHeld();
+      return true;
+    }
+    return false;
   };
 
   const destroyPipe = (pipe: Pipe, reset = false): void => {
@@ -120,10 +244,20 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     if (pipe.upstream || pipe.closed) return;
     const upstream = net.connect({ host: targetHost, port: targetPort });
     pipe.upstream = upstream;
-    upstream.on('error', () => destroyPipe(pipe));
-    upstream.on('close', () => destroyPipe(pipe));
+    const upstreamGone = (): void => {
+      if (hold !== undefined && hold.pipe === pipe) {
+        // the server's close is part of what is held: delivered by release()
+        hold.upstreamClosed = true;
+        hold.onUpstreamClosed();
+        return;
+      }
+      destroyPipe(pipe);
+    };
+    upstream.on('error', upstreamGone);
+    upstream.on('close', upstreamGone);
     upstream.on('data', (data: Buffer) => {
       if (tripped(pipe, 'down', data)) return;
+      if (holding(pipe, data)) return;
       pipe.toClient.push({ data });
       pump(pipe);
     });
@@ -240,6 +374,52 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     cutAll,
     cutWhen(match) {
       trigger = match;
+    },
+    holdMessage(framing, match) {
+      if (hold !== undefined) throw new Error('holdMessage: a hold is already armed; release it first');
+      let onHeld!: () => void;
+      let onUpstreamClosed!: () => void;
+      const held = new Promise<void>((r) => {
+        onHeld = r;
+      });
+      const upstreamClosed = new Promise<void>((r) => {
+        onUpstreamClosed = r;
+      });
+      const current: Hold = {
+        framing,
+        match,
+        pipe: undefined,
+        buffered: [],
+        upstreamClosed: false,
+        onHeld,
+        onUpstreamClosed,
+      };
+      hold = current;
+      return {
+        held,
+        upstreamClosed,
+        get upstreamPort(): number {
+          return current.pipe?.upstream?.localPort ?? 0;
+        },
+        release(): Promise<void> {
+          if (hold === current) hold = undefined;
+          const pipe = current.pipe;
+          if (pipe === undefined || pipe.closed || pipe.client.destroyed) {
+            if (pipe !== undefined) destroyPipe(pipe);
+            return Promise.resolve();
+          }
+          return new Promise<void>((resolve) => {
+            const data = Buffer.concat(current.buffered);
+            current.buffered.length = 0;
+            const done = (): void => {
+              if (current.upstreamClosed) destroyPipe(pipe);
+              resolve();
+            };
+            if (current.upstreamClosed) pipe.client.end(data, done);
+            else pipe.client.write(data, done);
+          });
+        },
+      };
     },
     stats: () => ({ accepted: counts.accepted, open: pipes.size, cut: counts.cut }),
     close() {

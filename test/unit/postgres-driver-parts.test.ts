@@ -110,8 +110,38 @@ describe('transaction statements and config', () => {
     expect(c.prepare).toBe(true);
     expect(c.base.fetch_types).toBe(true);
     expect(c.base.connection).toEqual({ application_name: 'cistern' });
-    expect(c.tls).toBe(false);
-    expect(resolveConfig('postgres://h/d?sslmode=require').tls).toBe(true);
-    expect(resolveConfig('postgres://h/d?sslmode=disable').tls).toBe(false);
+    expect(c.tls).toBeUndefined();
+    expect(c.base.ssl).toBe(false); // cistern negotiates TLS itself
+    expect(resolveConfig('postgres://h/d?sslmode=require').tls).toEqual({
+      mode: 'require',
+      options: { rejectUnauthorized: false },
+    });
+    expect(resolveConfig('postgres://h/d?sslmode=disable').tls).toBeUndefined();
+    expect(resolveConfig('postgres://h/d?ssl=true').tls?.mode).toBe('verify-full');
+    expect(resolveConfig({ url: 'postgres://h/d', ssl: { rejectUnauthorized: false } }).tls).toEqual({
+      mode: 'verify-full',
+      options: { rejectUnauthorized: false },
+    });
+    // the TLS parameters are cistern's: postgres.js does not see them
+    expect(resolveConfig('postgres://h/d?sslmode=require&x=1').url).toBe('postgres://h/d?x=1');
+    expect(() => resolveConfig('postgres://h/d?sslmode=bogus')).toThrow(/sslmode 'bogus' is not one of/);
+    expect(() => resolveConfig('postgres://h/d?sslrootcert=/no/such/ca.pem')).toThrow(
+      /cannot read sslrootcert '\/no\/such\/ca.pem'/,
+    );
+  });
+
+  it('target_session_attrs: libpq values, checked by cistern, removed from what postgres.js sees', () => {
+    expect(resolveConfig('postgres://a,b/d?target_session_attrs=read-write').targetSessionAttrs).toBe(
+      'read-write',
+    );
+    expect(resolveConfig('postgres://a,b/d?target_session_attrs=read-write').url).toBe('postgres://a,b/d');
+    expect(resolveConfig('postgres://a,b/d?target_session_attrs=any').targetSessionAttrs).toBeUndefined();
+    expect(
+      resolveConfig({ url: 'postgres://a/d', postgresOptions: { target_session_attrs: 'standby' } })
+        .targetSessionAttrs,
+    ).toBe('standby');
+    expect(() => resolveConfig('postgres://a/d?target_session_attrs=nope')).toThrow(
+      /target_session_attrs 'nope' is not one of any, read-write/,
+    );
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { ConnectionConfig } from 'mariadb';
 import type { DriverTarget } from '../../pool/driver.js';
+import type { PasswordSource } from '../resolve-password.js';
 import { parseMariadbUrl } from './url.js';
 
 /** Options of the driver itself, beside the connector's. */
@@ -31,10 +32,16 @@ export interface MariadbDriverSettings {
  * `connectTimeout` comes from the pool's `connectTimeoutMs`; `logParam` is always false.
  */
 export interface MariadbOptions
-  extends Omit<ConnectionConfig, 'connectTimeout' | 'logParam' | 'trace'>,
+  extends Omit<ConnectionConfig, 'connectTimeout' | 'logParam' | 'trace' | 'password'>,
     MariadbDriverSettings {
   /** A `mariadb://` or `mysql://` URL; explicit options override what it says. */
   url?: string;
+  /**
+   * A string, or a function (sync or async) called once for every new connection, right before
+   * it opens (rotating credentials: RDS IAM, Azure AD tokens). A function that throws or rejects
+   * fails that connect with a ConnectError. Never logged.
+   */
+  password?: PasswordSource;
 }
 
 export interface ResolvedMariadbOptions {

@@ -10,6 +10,7 @@
 import net from 'node:net';
 import { type Connection, createConnection } from 'mariadb';
 import { ConnectError } from '../../pool/errors.js';
+import { type PasswordSource, resolvePassword } from '../resolve-password.js';
 
 export interface OpenOptions {
   /** Connector configuration (already carries `logParam: false`). */
@@ -42,7 +43,7 @@ export function openConnection({ config, display, timeoutMs, signal }: OpenOptio
   let socket: net.Socket | undefined;
   const options: Record<string, unknown> = { ...config };
   // own spread does not copy the non-enumerable password
-  if (config.password !== undefined) {
+  if (config.password !== undefined && typeof config.password !== 'function') {
     Object.defineProperty(options, 'password', { value: config.password, enumerable: false });
   }
   options.connectTimeout = Number.isFinite(timeoutMs) && timeoutMs > 0 ? Math.ceil(timeoutMs) : 0;
@@ -60,13 +61,41 @@ export function openConnection({ config, display, timeoutMs, signal }: OpenOptio
     delete options.socketPath;
   }
 
+  // a password function: called for this connection, before the connector sees the options
+  const password = resolvePassword(config.password as PasswordSource | undefined, { signal, timeoutMs });
+  if (typeof password === 'object') {
+    const started = performance.now();
+    return password.then(
+      (resolved) => {
+        Object.defineProperty(options, 'password', { value: resolved, enumerable: false });
+        const left = Number.isFinite(timeoutMs)
+          ? Math.max(1, timeoutMs - (performance.now() - started))
+          : timeoutMs;
+        if (Number.isFinite(timeoutMs) && timeoutMs > 0) options.connectTimeout = Math.ceil(left);
+        return create(options, display, signal, config, () => socket);
+      },
+      (error: unknown) => {
+        throw connectError(display, messageOf(error), error);
+      },
+    );
+  }
+  return create(options, display, signal, config, () => socket);
+}
+
+function create(
+  options: Record<string, unknown>,
+  display: string,
+  signal: AbortSignal,
+  config: Record<string, unknown>,
+  socketOf: () => net.Socket | undefined,
+): Promise<Opened> {
   return new Promise<Opened>((resolve, reject) => {
     let settled = false;
     const onAbort = () => {
       if (settled) return;
       settled = true;
       // an error (not a bare destroy) so the connector's handshake fails now and releases everything
-      socket?.destroy(new Error('connect aborted by the pool'));
+      socketOf()?.destroy(new Error('connect aborted by the pool'));
       reject(connectError(display, `aborted (${messageOf(signal.reason)})`, signal.reason));
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -79,7 +108,7 @@ export function openConnection({ config, display, timeoutMs, signal }: OpenOptio
           return;
         }
         settled = true;
-        resolve({ raw, socket: config.ssl ? undefined : socket });
+        resolve({ raw, socket: config.ssl ? undefined : socketOf() });
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);

@@ -6,11 +6,12 @@
  */
 import type { MongoClientOptions } from 'mongodb';
 import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
+import { type PasswordSource, resolvePassword } from '../resolve-password.js';
 import { closeClient } from './close-client.js';
 import { observeCommands } from './command-observer.js';
 import { isMongoDisconnect, isTransientTransactionError } from './is-disconnect.js';
 import { ClientConnection, type MongoConnection } from './mongodb-connection.js';
-import { MongoConnectionLostError } from './mongodb-errors.js';
+import { connectError, MongoConnectionLostError } from './mongodb-errors.js';
 import { type MongoDriverOptions, splitOptions } from './mongodb-options.js';
 import { openClient } from './open-client.js';
 import { runTransaction } from './transaction.js';
@@ -41,6 +42,9 @@ export class MongoDriver implements Driver<MongoConnection> {
   readonly #url: string;
   readonly #clientOptions: MongoClientOptions;
   readonly #password: string | undefined;
+  /** The `password` option: a string or a function called for every new client. */
+  readonly #passwordSource: PasswordSource | undefined;
+  readonly #username: string | undefined;
   readonly #pingTimeoutMs: number | undefined;
   readonly #closeTimeoutMs: number;
   /** Timeouts neither the URL nor the options set: the pool's connect timeout fills them in. */
@@ -49,10 +53,15 @@ export class MongoDriver implements Driver<MongoConnection> {
 
   constructor(url: string, options?: MongoDriverOptions) {
     if (typeof url !== 'string') throw new TypeError('mongodb(url): url must be a connection string');
-    const { client, pingTimeoutMs, closeTimeoutMs } = splitOptions(options);
+    const { client, pingTimeoutMs, closeTimeoutMs, password } = splitOptions(options);
     const info = parseMongoUrl(url);
     this.#url = url;
     this.#password = info.password;
+    this.#passwordSource = password;
+    this.#username = client.auth?.username ?? info.user;
+    if (password !== undefined && this.#username === undefined) {
+      throw new TypeError('mongodb(): a password option needs a user name, in the URL or in auth.username');
+    }
     this.#pingTimeoutMs = pingTimeoutMs;
     this.#closeTimeoutMs = closeTimeoutMs;
     this.target = targetOf(info);
@@ -76,13 +85,23 @@ export class MongoDriver implements Driver<MongoConnection> {
       detach: [],
     };
     let ready = false;
-    const clientOptions = ctx.observer
+    let clientOptions = ctx.observer
       ? { ...this.#clientOptions, monitorCommands: true }
       : this.#clientOptions;
+    let password = this.#password;
+    if (this.#passwordSource !== undefined) {
+      // called for this client only, before it connects
+      try {
+        password = await resolvePassword(this.#passwordSource, ctx);
+      } catch (error) {
+        throw connectError(this.#url, error, password);
+      }
+      clientOptions = { ...clientOptions, auth: { username: this.#username, password } };
+    }
     const client = await openClient(ctx, {
       url: this.#url,
       clientOptions,
-      password: this.#password,
+      password,
       closeTimeoutMs: this.#closeTimeoutMs,
       timeoutOptions: this.#timeoutOptions,
       failFast: this.#clientOptions.directConnection === true,

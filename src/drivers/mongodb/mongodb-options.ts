@@ -1,4 +1,5 @@
 import type { MongoClientOptions } from 'mongodb';
+import type { PasswordSource } from '../resolve-password.js';
 
 /**
  * Options of `mongodb(url, options)`: the MongoClient options of every client
@@ -16,6 +17,13 @@ export interface MongoDriverOptions extends Omit<MongoClientOptions, 'maxPoolSiz
    * in milliseconds; after that its sockets are cut. Default 5000.
    */
   closeTimeoutMs?: number;
+  /**
+   * A password, or a function (sync or async) called once for every new connection (every
+   * MongoClient cistern opens), right before it connects: rotating credentials (Azure AD,
+   * AWS-issued tokens, Vault). The user name comes from the URL or `auth.username`. A function
+   * that throws or rejects fails that connect with a ConnectError. Never logged.
+   */
+  password?: PasswordSource;
 }
 
 /** Split cistern's own options from the MongoClient's. */
@@ -23,8 +31,9 @@ export function splitOptions(options: MongoDriverOptions = {}): {
   client: MongoClientOptions;
   pingTimeoutMs: number | undefined;
   closeTimeoutMs: number;
+  password: PasswordSource | undefined;
 } {
-  const { pingTimeoutMs, closeTimeoutMs, ...client } = options as MongoDriverOptions & {
+  const { pingTimeoutMs, closeTimeoutMs, password, ...client } = options as MongoDriverOptions & {
     maxPoolSize?: unknown;
     minPoolSize?: unknown;
   };
@@ -46,5 +55,15 @@ export function splitOptions(options: MongoDriverOptions = {}): {
       );
     }
   }
-  return { client: client as MongoClientOptions, pingTimeoutMs, closeTimeoutMs: closeTimeoutMs ?? 5000 };
+  if (password !== undefined && typeof password !== 'string' && typeof password !== 'function') {
+    throw new TypeError(
+      `mongodb(): password must be a string or a function returning one, got ${typeof password}`,
+    );
+  }
+  return {
+    client: client as MongoClientOptions,
+    pingTimeoutMs,
+    closeTimeoutMs: closeTimeoutMs ?? 5000,
+    password,
+  };
 }

@@ -24,8 +24,13 @@
  *   socket, postgres.js issues 751, 1208, 1219): use `pool.transaction`.
  * - `reset` (check-in) reads the transaction status PostgreSQL sends in every
  *   ReadyForQuery: when idle it returns without a promise or a round trip; otherwise
- *   it sends ROLLBACK (and `DISCARD ALL` with `discardOnReset`). With TLS the status
- *   is not visible and ROLLBACK is always sent.
+ *   it sends ROLLBACK (and `DISCARD ALL` with `discardOnReset`). TLS is negotiated by
+ *   the socket gate itself (tls-plan.ts: sslmode, sslrootcert, sslcert, sslkey, `ssl`),
+ *   so the status is read from the decrypted stream under TLS too.
+ * - Multi-host URLs: the host list is walked only while a connection opens (a dead
+ *   host is skipped; `target_session_attrs` is checked by cistern with libpq's meanings:
+ *   `pg_is_in_recovery()`, `transaction_read_only`); a connection that served never
+ *   moves to another host. All hosts failing is one ConnectError naming each.
  * - `fetchTypes` (default true): one catalog query per new connection (a few ms) so
  *   arrays work; with `false`, array columns come back as text (`'{1,2}'`) and
  *   array parameters fail to serialize.

@@ -72,13 +72,14 @@ function observedHandle(this: ObservedQuery): unknown {
 function observedResolve(this: ObservedQuery, value: unknown): void {
   const o = this[OBSERVATION];
   o.scope!.end();
-  o.resolve!(value);
+  // postgres.js 3 keeps resolve/reject as closures, 4 as methods of the query: call them as methods
+  o.resolve!.call(this, value);
 }
 
 function observedReject(this: ObservedQuery, error: unknown): void {
   const o = this[OBSERVATION];
   o.scope!.end(error);
-  o.reject!(error);
+  o.reject!.call(this, error);
 }
 
 function trackCursor(query: QueryObject, scope: QueryScope): void {
@@ -93,11 +94,11 @@ function trackCursor(query: QueryObject, scope: QueryScope): void {
   let reject = query.reject;
   const observedResolve = (value: unknown): void => {
     end();
-    resolve(value);
+    resolve.call(query, value);
   };
   const observedReject = (error: unknown): void => {
     end(error);
-    reject(error);
+    reject.call(query, error);
   };
   Object.defineProperty(query, 'resolve', {
     configurable: true,

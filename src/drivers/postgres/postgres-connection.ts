@@ -12,11 +12,20 @@ import type {
   QueryInfo,
 } from '../../pool/driver.js';
 import { ConnectError } from '../../pool/errors.js';
+import { resolvePassword } from '../resolve-password.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql } from './observed-sql.js';
 import { describeError } from './postgres-errors.js';
-import { createSql, type PendingQuery, type QueryObject, type RowList, type Sql } from './postgres-js.js';
-import type { ResolvedPostgresConfig } from './postgres-options.js';
+import {
+  createSql,
+  type ParsedOptions,
+  type PendingQuery,
+  postgresMajor,
+  type QueryObject,
+  type RowList,
+  type Sql,
+} from './postgres-js.js';
+import type { ResolvedPostgresConfig, TargetSessionAttrs } from './postgres-options.js';
 import { connectionClosedError, SocketGate } from './socket-gate.js';
 import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
 import { TransactionStatus } from './transaction-status.js';
@@ -58,6 +67,8 @@ export class PostgresConnection implements PgConnection {
   #closing = false;
   #open = false;
   #failHandshake: ((error: unknown) => void) | undefined;
+  /** What the handshake saw when target_session_attrs asked (libpq's checks). */
+  #attributes = { standby: false, readOnly: false };
   readonly #gate: SocketGate;
   readonly #status: TransactionStatus | undefined;
   /** Query observation, when telemetry is on. */
@@ -72,6 +83,7 @@ export class PostgresConnection implements PgConnection {
     config: ResolvedPostgresConfig,
     target: DriverTarget,
     display: string,
+    password: string | undefined,
   ) {
     this.connectionId = ctx.connectionId;
     this.#display = display;
@@ -79,13 +91,13 @@ export class PostgresConnection implements PgConnection {
     const meta: ConnectionMeta = { connectionId: ctx.connectionId, target };
     this.#queryOptions = { prepare: config.prepare };
     this.#discardOnReset = config.discardOnReset;
-    // TLS hides the protocol bytes: then reset cannot know and always rolls back.
-    this.#status = config.tls ? undefined : new TransactionStatus();
-    this.#gate = new SocketGate(display, this.#status, this.#markDead);
+    // the gate negotiates TLS itself, so it reads the decrypted stream: the status is known either way
+    this.#status = new TransactionStatus();
+    this.#gate = new SocketGate(display, this.#status, this.#markDead, config.tls);
     const timeoutMs = ctx.timeoutMs;
     this.raw = createSql(config.url, {
       ...config.base,
-      password: this.#guardPassword(config.base.password),
+      password,
       max: 1,
       socket: this.#gate.factory,
       onclose: this.#markDead,
@@ -95,41 +107,106 @@ export class PostgresConnection implements PgConnection {
       connect_timeout:
         Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS ? timeoutMs / 1000 : null,
     });
+    // a multi-host URL: the handshake may walk the host list (never after it served)
+    const parsed = this.raw.options as unknown as ParsedOptions & { target_session_attrs?: unknown };
+    const hosts = typeof parsed.path === 'string' && parsed.path !== '' ? 1 : Math.max(1, parsed.host.length);
+    this.#gate.maxWalk = hosts * (parsed.target_session_attrs === 'prefer-standby' ? 2 : 1);
+    // postgres.js 4 reads a plain socket through one reused buffer (see SocketGate.shared)
+    this.#gate.shared =
+      config.tls === undefined &&
+      postgresMajor(this.raw) === 4 &&
+      (this.raw.options as unknown as { onread?: unknown }).onread !== false;
     this.#site =
       ctx.observer === undefined ? undefined : { observer: ctx.observer, meta, options: this.raw.options };
     this.sql = this.#site === undefined ? this.raw : observedSql(this.raw, this.#site);
   }
 
-  /**
-   * postgres.js calls a password function inside an async handler nobody awaits, so a
-   * rejection there would crash the process: turn it into a failed connect instead.
-   */
-  #guardPassword(
-    password: ResolvedPostgresConfig['base']['password'],
-  ): ResolvedPostgresConfig['base']['password'] {
-    if (typeof password !== 'function') return password;
-    return async () => {
-      try {
-        return await password();
-      } catch (error) {
-        this.#failHandshake?.(error);
-        return new Promise<string>(() => {});
-      }
-    };
-  }
-
   /** Open the connection: resolves once a first round trip succeeded, rejects with a ConnectError. */
+  /**
+   * Open a connection. With `target_session_attrs` (libpq's meanings), walk the hosts in order
+   * (twice for prefer-standby: standbys first, then any), checking each opened session with
+   * `pg_is_in_recovery()` and `transaction_read_only`; a host that does not fit is closed and
+   * the next one tried. Only while opening: a connection that served never changes host.
+   */
   static open(
     ctx: ConnectContext,
     config: ResolvedPostgresConfig,
     target: DriverTarget,
     display: string,
   ): Promise<PostgresConnection> {
-    const conn = new PostgresConnection(ctx, config, target, display);
-    return conn.#handshake(ctx);
+    const want = config.targetSessionAttrs;
+    if (want === undefined) return PostgresConnection.#openOne(ctx, config, target, display, false);
+    return PostgresConnection.#openMatching(ctx, config, target, display, want);
   }
 
-  #handshake(ctx: ConnectContext): Promise<PostgresConnection> {
+  static async #openMatching(
+    ctx: ConnectContext,
+    config: ResolvedPostgresConfig,
+    target: DriverTarget,
+    display: string,
+    want: TargetSessionAttrs,
+  ): Promise<PostgresConnection> {
+    const hosts = config.hosts.length > 0 ? config.hosts : [undefined];
+    const passes: Array<TargetSessionAttrs | 'any'> = want === 'prefer-standby' ? ['standby', 'any'] : [want];
+    const deadline = performance.now() + ctx.timeoutMs;
+    const tried: string[] = [];
+    let last: unknown;
+    for (const pass of passes) {
+      for (const h of hosts) {
+        const left = deadline - performance.now();
+        if (left <= 0 || ctx.signal.aborted) break;
+        const one =
+          h === undefined ? config : { ...config, base: { ...config.base, host: h.host, port: h.port } };
+        const where =
+          h === undefined ? display : `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
+        let conn: PostgresConnection;
+        try {
+          const attempt = Number.isFinite(ctx.timeoutMs) ? { ...ctx, timeoutMs: Math.max(1, left) } : ctx;
+          conn = await PostgresConnection.#openOne(attempt, one, target, display, true);
+        } catch (error) {
+          last = error;
+          tried.push(`${where}: ${describeError((error as { cause?: unknown }).cause ?? error)}`);
+          continue;
+        }
+        if (fits(pass, conn.#attributes)) return conn;
+        tried.push(`${where}: ${conn.#attributes.standby ? 'a hot standby' : 'read-only'}, not ${pass}`);
+        await conn.close();
+      }
+    }
+    throw new ConnectError(
+      `could not connect to ${display}: no host fits target_session_attrs=${want}; hosts tried: ${tried.join('; ') || 'none (connect timeout)'}`,
+      { cause: last },
+    );
+  }
+
+  static #openOne(
+    ctx: ConnectContext,
+    config: ResolvedPostgresConfig,
+    target: DriverTarget,
+    display: string,
+    check: boolean,
+  ): Promise<PostgresConnection> {
+    // A password function is called here, once per new connection, whatever the server's
+    // auth method: postgres.js gets a string (and would otherwise call the function in a
+    // handler nobody awaits, where a rejection crashes the process).
+    const password = resolvePassword(config.base.password, ctx);
+    if (typeof password !== 'object') {
+      return new PostgresConnection(ctx, config, target, display, password).#handshake(ctx, check);
+    }
+    const started = performance.now();
+    return password.then(
+      (resolved) => {
+        const left = ctx.timeoutMs - (performance.now() - started);
+        const rest = Number.isFinite(ctx.timeoutMs) ? { ...ctx, timeoutMs: Math.max(1, left) } : ctx;
+        return new PostgresConnection(rest, config, target, display, resolved).#handshake(rest, check);
+      },
+      (error: unknown) => {
+        throw new ConnectError(`could not connect to ${display}: ${describeError(error)}`, { cause: error });
+      },
+    );
+  }
+
+  #handshake(ctx: ConnectContext, check: boolean): Promise<PostgresConnection> {
     return new Promise<PostgresConnection>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
@@ -142,8 +219,10 @@ export class PostgresConnection implements PgConnection {
         settled = true;
         cleanup();
         this.#abandon(error);
+        const tried = this.#gate.maxWalk > 1 && this.#gate.tried.length > 0;
+        const hosts = tried ? `; hosts tried: ${this.#gate.tried.join('; ')}` : '';
         reject(
-          new ConnectError(`could not connect to ${this.#display}: ${describeError(error)}`, {
+          new ConnectError(`could not connect to ${this.#display}: ${describeError(error)}${hosts}`, {
             cause: error,
           }),
         );
@@ -158,11 +237,15 @@ export class PostgresConnection implements PgConnection {
       if (Number.isFinite(ctx.timeoutMs) && ctx.timeoutMs <= MAX_TIMER_MS) {
         timer = setTimeout(() => fail(timeoutError(ctx.timeoutMs)), Math.max(0, ctx.timeoutMs));
       }
-      (this.raw.unsafe('select 1') as PendingQuery).then((result: RowList) => {
+      (this.raw.unsafe(check ? SESSION_ATTRIBUTES : 'select 1') as PendingQuery).then((result: RowList) => {
         if (settled) return;
         settled = true;
         cleanup();
         this.pid = result.state?.pid ?? 0;
+        if (check) {
+          const row = result[0] as { standby?: boolean; read_only?: string } | undefined;
+          this.#attributes = { standby: row?.standby === true, readOnly: row?.read_only === 'on' };
+        }
         this.#open = true;
         this.#failHandshake = undefined;
         this.#gate.opened();
@@ -278,6 +361,25 @@ export class PostgresConnection implements PgConnection {
   #abandon(error: unknown): void {
     this.dead = true;
     this.#gate.destroy(error);
+  }
+}
+
+/** libpq's checks for target_session_attrs: hot standby, and the session's effective read-only setting. */
+const SESSION_ATTRIBUTES =
+  "select pg_catalog.pg_is_in_recovery() as standby, pg_catalog.current_setting('transaction_read_only') as read_only";
+
+function fits(want: TargetSessionAttrs | 'any', a: { standby: boolean; readOnly: boolean }): boolean {
+  switch (want) {
+    case 'read-write':
+      return !a.readOnly;
+    case 'read-only':
+      return a.readOnly;
+    case 'primary':
+      return !a.standby;
+    case 'standby':
+      return a.standby;
+    default:
+      return true;
   }
 }
 

@@ -29,8 +29,9 @@ export function postgres(
       : typeof urlOrOptions === 'string'
         ? { ...options, url: urlOrOptions }
         : { ...urlOrOptions, ...options };
-  const config = resolveConfig(merged);
-  const target = targetOf(config);
+  const resolved = resolveConfig(merged);
+  const target = targetOf(resolved);
+  const config: ResolvedPostgresConfig = { ...resolved, hosts: hostsOf(resolved) };
   const display = config.url !== undefined ? maskUrl(config.url) : displayOf(target);
   const own = (conn: PgConnection): PostgresConnection => conn as PostgresConnection;
   return {
@@ -63,6 +64,13 @@ function targetOf(config: ResolvedPostgresConfig): DriverTarget {
     database: parsed.database,
     user: parsed.user,
   };
+}
+
+/** Every host:port of the URL / options, as postgres.js parses them (one entry for a unix socket). */
+function hostsOf(config: ResolvedPostgresConfig): Array<{ host: string; port: number }> {
+  const parsed = parsedOptions(createSql(config.url, { ...config.base, max: 1 }));
+  if (typeof parsed.path === 'string' && parsed.path !== '') return [];
+  return parsed.host.map((host, i) => ({ host, port: parsed.port[i] ?? parsed.port[0] ?? 5432 }));
 }
 
 function displayOf(t: DriverTarget): string {

@@ -25,7 +25,10 @@ export interface PostgresJsOptions {
   [key: string]: unknown;
 }
 
-/** What postgres.js hands to an `options.socket` factory: its parsed options. */
+/**
+ * What postgres.js hands to an `options.socket` factory: its parsed options (3.x and 4.x);
+ * 4.x also passes the host and port of the attempt as the second and third arguments.
+ */
 export interface ParsedSocketOptions {
   host: string[];
   port: number[];
@@ -47,6 +50,14 @@ export interface QueryObject {
   handle(): unknown;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+}
+
+/**
+ * The postgres.js major behind an instance: 4.x parses an `infer` option (a boolean,
+ * default false), 3.x has none. Read from the instance so the same build of cistern serves both.
+ */
+export function postgresMajor(sql: Sql): 3 | 4 {
+  return typeof (sql.options as unknown as { infer?: unknown }).infer === 'boolean' ? 4 : 3;
 }
 
 export function createSql(url: string | undefined, options: PostgresJsOptions): Sql {

@@ -5,7 +5,9 @@
  * close (`max`, `socket`, `onclose`, `idle_timeout`, `max_lifetime`,
  * `connect_timeout`, `backoff`): the pool does that, so they cannot be passed through.
  */
+import type { PasswordSource } from '../resolve-password.js';
 import type { PostgresJsOptions } from './postgres-js.js';
+import { type TlsPlan, takeParam, tlsPlan } from './tls-plan.js';
 
 export interface PostgresDriverOptions {
   /** `postgres://user:password@host:port/database?...`; any postgres.js URL parameter works. */
@@ -14,8 +16,12 @@ export interface PostgresDriverOptions {
   port?: number;
   database?: string;
   user?: string;
-  /** A string, or a function postgres.js calls on every new connection (rotating credentials). Never logged. */
-  password?: string | (() => string | Promise<string>);
+  /**
+   * A string, or a function (sync or async) called once for every new connection, before it
+   * opens, whatever the server's auth method (rotating credentials: RDS IAM, Azure AD tokens).
+   * A function that throws or rejects fails that connect with a ConnectError. Never logged.
+   */
+  password?: PasswordSource;
   /** `application_name` of every connection (visible in pg_stat_activity). Default 'cistern'. */
   applicationName?: string;
   /**
@@ -39,7 +45,13 @@ export interface PostgresDriverOptions {
    * re-prepares every statement after each discard). Default false.
    */
   discardOnReset?: boolean;
-  /** TLS, as postgres.js `ssl`. With TLS on, reset cannot see the transaction status and always sends ROLLBACK. */
+  /**
+   * TLS: `true` (verify-full against the system CAs), an sslmode string (`require`,
+   * `verify-ca`, `verify-full`, `prefer`, `allow`, `disable`), or `tls.connect` options
+   * (`ca`, `cert`, `key`, ...). Wins over `sslmode` / `sslrootcert` / `sslcert` / `sslkey` in the
+   * URL. cistern negotiates TLS itself (postgres.js sees the decrypted stream), so reset
+   * still needs no round trip when no transaction is open.
+   */
   ssl?: PostgresJsOptions['ssl'];
   /** Notices from the server (postgres.js `onnotice`). Default: ignored (postgres.js would console.log them). */
   onnotice?: (notice: Record<string, unknown>) => void;
@@ -51,7 +63,17 @@ export interface PostgresDriverOptions {
 }
 
 /** postgres.js options that the pool owns; passing them in `postgresOptions` throws. */
-const OWNED = ['max', 'socket', 'onclose', 'idle_timeout', 'max_lifetime', 'connect_timeout', 'backoff'];
+const OWNED = [
+  'max',
+  'min',
+  'socket',
+  'open',
+  'onclose',
+  'idle_timeout',
+  'max_lifetime',
+  'connect_timeout',
+  'backoff',
+];
 
 const KNOWN = new Set([
   'url',
@@ -75,8 +97,19 @@ export interface ResolvedPostgresConfig {
   base: PostgresJsOptions;
   prepare: boolean;
   discardOnReset: boolean;
-  tls: boolean;
+  /** TLS, when asked for (sslmode / ssl): negotiated by the socket gate. */
+  tls: TlsPlan | undefined;
+  /**
+   * `target_session_attrs` with libpq's meanings, checked by cistern on each host it
+   * opens (postgres.js never sees it); undefined for `any`.
+   */
+  targetSessionAttrs: TargetSessionAttrs | undefined;
+  /** The hosts to walk (filled in by the driver from postgres.js's parsing of the URL). */
+  hosts: ReadonlyArray<{ host: string; port: number }>;
 }
+
+export type TargetSessionAttrs = 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
+const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
 
 const ignoreNotice = (): void => {};
 
@@ -103,6 +136,9 @@ export function resolveConfig(
     ...extra,
     prepare,
     fetch_types: options.fetchTypes ?? true,
+    // postgres.js 4 loads types lazily, and from a second connection when the first is busy:
+    // load them on the connection itself as it opens, as 3.x does (3.x ignores the key).
+    eager_types: extra.eager_types ?? options.fetchTypes ?? true,
     onnotice: options.onnotice ?? ignoreNotice,
     connection: {
       application_name: options.applicationName ?? 'cistern',
@@ -114,13 +150,45 @@ export function resolveConfig(
   if (options.database !== undefined) base.database = options.database;
   if (options.user !== undefined) base.username = options.user;
   if (options.password !== undefined) base.password = options.password;
-  if (options.ssl !== undefined) base.ssl = options.ssl;
-  const sslInUrl = options.url !== undefined && /[?&](ssl|sslmode)=(?!disable\b|false\b)/i.test(options.url);
+  // target_session_attrs: cistern checks it itself with libpq's meanings (postgres.js 3 and 4
+  // decide read-write from default_transaction_read_only alone, and accept a hot standby)
+  let attrs = base.target_session_attrs as string | undefined;
+  delete base.target_session_attrs;
+  let url = options.url;
+  if (url !== undefined) {
+    const match = /[?&]target_session_attrs=([^&#]*)/i.exec(url);
+    if (match !== null) {
+      attrs ??= decodeURIComponent(match[1]!);
+      url = url.replace(/([?&])target_session_attrs=[^&#]*(&?)/i, (_, lead: string, tail: string) =>
+        tail === '&' ? lead : '',
+      );
+    }
+  }
+  // TLS: negotiated by cistern's socket gate (tls-plan.ts); postgres.js sees plain text
+  const params: { sslmode?: string; sslrootcert?: string; sslcert?: string; sslkey?: string } = {};
+  if (url !== undefined) {
+    for (const name of ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey'] as const) {
+      const [value, rest] = takeParam(url, name);
+      url = rest;
+      if (value !== undefined) params[name === 'ssl' ? 'sslmode' : name] ??= value;
+    }
+  }
+  params.sslmode ??= process.env.PGSSLMODE || undefined;
+  const tls = tlsPlan(params, options.ssl ?? extra.ssl);
+  base.ssl = false;
+  attrs ??= process.env.PGTARGETSESSIONATTRS || undefined;
+  if (attrs !== undefined && !SESSION_ATTRS.includes(attrs)) {
+    throw new TypeError(
+      `postgres(): target_session_attrs '${attrs}' is not one of ${SESSION_ATTRS.join(', ')}`,
+    );
+  }
   return {
-    url: options.url,
+    hosts: [],
+    targetSessionAttrs: attrs === undefined || attrs === 'any' ? undefined : (attrs as TargetSessionAttrs),
+    url,
     base,
     prepare,
     discardOnReset: options.discardOnReset ?? false,
-    tls: Boolean(options.ssl) || sslInUrl,
+    tls,
   };
 }

@@ -64,7 +64,7 @@ export function taggedQueryInfo(query: QueryObject, options: unknown): QueryInfo
   for (let i = 0; i < args.length; i++) {
     const v = args[i];
     if (typeof v === 'object' ? v !== null : typeof v === 'function') {
-      return { text: render(strings, args, [], [], options) };
+      return { text: builtText(query) ?? render(strings, args, [], [], options) };
     }
   }
   let info = byCallSite.get(strings);
@@ -74,6 +74,19 @@ export function taggedQueryInfo(query: QueryObject, options: unknown): QueryInfo
     if (Object.isFrozen(strings)) byCallSite.set(strings, info);
   }
   return info;
+}
+
+/**
+ * postgres.js 4 builds a query's text once (`build()`, memoised and reused when it is sent):
+ * read it there, helpers included. 3.x has no `build`: undefined.
+ */
+function builtText(query: QueryObject): string | undefined {
+  if (typeof (query as { build?: unknown }).build !== 'function') return undefined;
+  try {
+    return (query as unknown as { text: string }).text;
+  } catch {
+    return undefined; // a helper that cannot be built: postgres.js rejects the query itself
+  }
 }
 
 function render(

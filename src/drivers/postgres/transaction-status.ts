@@ -20,6 +20,13 @@ export class TransactionStatus {
   /** A message header (type + length + maybe the status byte) cut at the end of the previous chunk. */
   #carry: Buffer | undefined;
 
+  /** A new socket: its first byte starts a message. */
+  restart(): void {
+    this.status = IDLE;
+    this.#skip = 0;
+    this.#carry = undefined;
+  }
+
   /** True when a transaction is (or may be) open: anything but a known idle status. */
   get inTransaction(): boolean {
     return this.status !== IDLE;
