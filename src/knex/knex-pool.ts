@@ -49,43 +49,53 @@ export function knexPool(pool: Pool<any>): KnexPool {
   }
   const kind = kindOf(pool);
   const isDisconnect = (error: unknown): boolean => pool.driver.isDisconnect(error);
-  /** raw connection handed to knex -> cistern connection */
+  /** raw connection handed to knex -> cistern connection (pg clients, factory resources) */
   const held = new Map<unknown, unknown>();
   const views = new WeakMap<object, MariadbCallbackConnection>();
-  const rawOf = (conn: any): unknown => {
-    if (kind === 'pg') return conn.raw;
-    if (kind === 'resource') return conn;
+  const viewOf = (conn: any): MariadbCallbackConnection => {
     let view = views.get(conn);
     if (view === undefined) {
       view = new MariadbCallbackConnection(conn, isDisconnect);
       views.set(conn, view);
     }
     view.__knex__disposed = undefined;
+    view.held = true;
     return view;
+  };
+  const hand = (conn: any): unknown => {
+    if (kind === 'mariadb') return viewOf(conn);
+    const raw = kind === 'pg' ? conn.raw : conn;
+    held.set(raw, conn);
+    return raw;
+  };
+  const back = (conn: any, disposed: unknown): void => {
+    if (disposed !== undefined && disposed !== null && disposed !== false) pool.invalidate(conn, disposed);
+    else pool.release(conn);
   };
   return {
     pool,
     acquire() {
-      let aborted = false;
-      const promise = pool.acquire().then((conn) => {
-        if (aborted) {
+      const pending = new PendingAcquire();
+      pending.promise = pool.acquire().then((conn) => {
+        if (pending.aborted) {
           pool.release(conn);
           throw abortError();
         }
-        const raw = rawOf(conn);
-        held.set(raw, conn);
-        return raw;
+        return hand(conn);
       });
-      // tarn's abort: a connection that arrives after it goes straight back
-      return { promise, abort: () => void (aborted = true) };
+      return pending;
     },
     release(raw) {
+      if (raw instanceof MariadbCallbackConnection) {
+        if (!raw.held || views.get(raw.conn) !== raw) return false;
+        raw.held = false;
+        back(raw.conn, raw.__knex__disposed);
+        return true;
+      }
       const conn = held.get(raw);
       if (conn === undefined) return false;
       held.delete(raw);
-      const disposed = (raw as { __knex__disposed?: unknown }).__knex__disposed;
-      if (disposed !== undefined && disposed !== null && disposed !== false) pool.invalidate(conn, disposed);
-      else pool.release(conn);
+      back(conn, (raw as { __knex__disposed?: unknown }).__knex__disposed);
       return true;
     },
     destroy: () => pool.close(),
@@ -94,6 +104,15 @@ export function knexPool(pool: Pool<any>): KnexPool {
     numPendingAcquires: () => pool.stats().pending,
     numPendingCreates: () => pool.stats().connecting,
   };
+}
+
+/** tarn's PendingOperation shape: `promise`, and `abort()` — a connection that arrives after it goes straight back. */
+class PendingAcquire {
+  promise!: Promise<any>;
+  aborted = false;
+  abort(): void {
+    this.aborted = true;
+  }
 }
 
 function abortError(): Error {

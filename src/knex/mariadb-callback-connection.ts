@@ -15,7 +15,15 @@ export class MariadbCallbackConnection {
   /** Set by knex (or by us on a disconnect): release then invalidates the connection. */
   __knex__disposed: unknown;
   __knexUid: string | undefined;
+  /** Handed out by the knex face right now. */
+  held = false;
   readonly #isDisconnect: (error: unknown) => boolean;
+  /** What `query()` returns: `.stream()` runs the last query given without a callback. */
+  readonly #streamer = {
+    stream: (): NodeJS.ReadableStream => this.conn.raw.queryStream(this.#sql as string, this.#values),
+  };
+  #sql: unknown;
+  #values: unknown;
 
   constructor(conn: MariadbConnection, isDisconnect: (error: unknown) => boolean) {
     this.conn = conn;
@@ -39,25 +47,25 @@ export class MariadbCallbackConnection {
       callback = values as Callback;
       values = undefined;
     }
-    const conn = this.conn;
-    if (callback !== undefined) {
-      const cb = callback;
-      conn.query(sql as string, values).then(
-        (rows: any) => cb(null, rows, rows?.meta),
-        (error: unknown) => {
-          let dead = false;
-          try {
-            dead = this.#isDisconnect(error);
-          } catch {}
-          if (dead) this.__knex__disposed = error;
-          cb(error);
-        },
-      );
-    }
-    return {
+    if (callback === undefined) {
       // knex streams with `query(options, bindings).stream(options)` and no callback
-      stream: () => conn.raw.queryStream(sql as string, values),
-    };
+      this.#sql = sql;
+      this.#values = values;
+      return this.#streamer;
+    }
+    const cb = callback;
+    this.conn.query(sql as string, values).then(
+      (rows: any) => cb(null, rows, rows?.meta),
+      (error: unknown) => {
+        let dead = false;
+        try {
+          dead = this.#isDisconnect(error);
+        } catch {}
+        if (dead) this.__knex__disposed = error;
+        cb(error);
+      },
+    );
+    return this.#streamer;
   }
 
   on(event: string, listener: Listener): this {
