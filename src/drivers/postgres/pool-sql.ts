@@ -99,9 +99,48 @@ class LazyHelper {
   ) {}
 
   build(sql: AnySql): unknown {
-    const args = this.args.map((a) => materialize(a, sql));
+    const args = this.args.map((a) => materializeDeep(a, sql));
     return this.method === undefined ? sql(...args) : sql[this.method](...args);
   }
+
+  // biome-ignore lint/suspicious/noThenProperty: awaiting a helper is a mistake postgres.js reports (synchronously)
+  then(): never {
+    throw notTaggedError();
+  }
+  catch(): never {
+    throw notTaggedError();
+  }
+  finally(): never {
+    throw notTaggedError();
+  }
+}
+
+function notTaggedError(): Error {
+  const error = new Error('Query not called as a tagged template literal') as Error & { code: string };
+  error.code = 'NOT_TAGGED_CALL';
+  return error;
+}
+
+/** Helpers nested in a helper's objects and rows (`sql({ ints: sql.array([]) })`). */
+function materializeDeep(value: unknown, sql: AnySql): unknown {
+  if (value instanceof LazyQuery || value instanceof LazyHelper) return value.build(sql);
+  if (Array.isArray(value)) {
+    return value.some((v) => typeof v === 'object' && v !== null)
+      ? value.map((v) => materializeDeep(v, sql))
+      : value;
+  }
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    let copy: Record<string, unknown> | undefined;
+    for (const key in value) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v instanceof LazyQuery || v instanceof LazyHelper) {
+        copy ??= { ...(value as Record<string, unknown>) };
+        copy[key] = v.build(sql);
+      }
+    }
+    return copy ?? value;
+  }
+  return value;
 }
 
 function materialize(value: unknown, sql: AnySql): unknown {
@@ -134,10 +173,11 @@ class LazyQuery {
 
   /** The real postgres.js query on `sql`, with the recorded modifiers. */
   build(sql: AnySql): any {
+    if (this.#cancelled) throw cancelledError();
     let query = this.#make(sql);
     if (this.#mods !== undefined) {
       for (const [method, args] of this.#mods) {
-        const next = query[method](...args);
+        const next = method === 'cursor' ? query.cursor(...withClose(args, sql)) : query[method](...args);
         if (next !== undefined && method !== 'forEach') query = next;
       }
     }
@@ -176,9 +216,10 @@ class LazyQuery {
     this.#run().catch(() => {}); // the caller's await sees the rejection
     return this;
   }
+  /** Before it runs: it rejects with 57014 when it would start. Running: postgres.js's own cancel. */
   cancel(): void {
-    if (this.#real !== undefined) this.#real.cancel();
-    else this.#cancelled = true;
+    this.#cancelled = true;
+    this.#real?.cancel();
   }
   values(): this {
     return this.#mod('values', []);
@@ -226,6 +267,22 @@ class LazyQuery {
   }
 }
 
+/** `sql.CLOSE` of the face: returned from a cursor callback, it stops the cursor. */
+export const CLOSE: object = Object.freeze({ close: 'cistern poolSql CLOSE' });
+
+/** A cursor callback that may return the face's CLOSE gets the connection's own. */
+function withClose(args: unknown[], sql: AnySql): unknown[] {
+  const [rows, fn] = typeof args[0] === 'function' ? [1, args[0] as Fn] : [args[0], args[1] as Fn];
+  const close = sql.CLOSE;
+  const wrapped = (...a: unknown[]): unknown => {
+    const result = fn(...a);
+    if (result === CLOSE) return close;
+    if (result instanceof Promise) return result.then((r) => (r === CLOSE ? close : r));
+    return result;
+  };
+  return [rows ?? 1, wrapped];
+}
+
 const ISOLATION =
   /\bisolation\s+level\s+(read\s+uncommitted|read\s+committed|repeatable\s+read|serializable)\b/;
 
@@ -259,6 +316,8 @@ const SAVEPOINT_NAME = /^[A-Za-z0-9_]+$/;
 class Face {
   readonly pool: Pool<SqlConnection>;
   readonly types = new TypeOverrides();
+  /** The first connection the face used: where `sql.parameters` and `sql.PostgresError` come from. */
+  seen: AnySql | undefined;
 
   constructor(pool: Pool<SqlConnection>) {
     this.pool = pool;
@@ -267,6 +326,7 @@ class Face {
   run(make: Make): Promise<any> {
     const types = this.types;
     return this.pool.use((c) => {
+      if (this.seen === undefined) this.seen = c.raw as unknown as AnySql;
       if (types.version === 0) return make(c.sql as unknown as AnySql);
       types.apply(c.raw);
       const query = make(c.sql as unknown as AnySql);
@@ -348,8 +408,9 @@ class Face {
         await c.sql.unsafe(`savepoint ${id}`);
         let result: unknown;
         try {
-          result = await body(tx);
-          if (Array.isArray(result)) result = await Promise.all(result);
+          // an array returned (not resolved) is a list of queries to await, as in postgres.js
+          const returned = body(tx);
+          result = await (Array.isArray(returned) ? Promise.all(returned) : returned);
         } catch (error) {
           await c.sql.unsafe(`rollback to savepoint ${id}`);
           throw error;
@@ -390,9 +451,15 @@ export function poolSql<C extends SqlConnection>(pool: Pool<C>): PoolSql {
   };
   const close = (opts?: { timeout?: number }): Promise<void> =>
     pool.close(opts?.timeout === undefined ? undefined : { timeoutMs: opts.timeout * 1000 });
+  Object.defineProperties(sql, {
+    // the server's parameters and postgres.js's error class, as seen on the first connection used
+    parameters: { get: () => face.seen?.parameters ?? {}, enumerable: true },
+    PostgresError: { get: () => face.seen?.PostgresError, enumerable: true },
+  });
   Object.assign(sql, {
     options,
-    parameters: {},
+    CLOSE,
+    END: CLOSE,
     unsafe: (...args: unknown[]) => lazy((s) => s.unsafe(...args.map((a) => materialize(a, s)))),
     file: (...args: unknown[]) => lazy((s) => s.file(...args)),
     json: helper('json'),
@@ -407,8 +474,9 @@ export function poolSql<C extends SqlConnection>(pool: Pool<C>): PoolSql {
       const begin = typeof first === 'string' ? parseBeginOptions(first) : {};
       return pool.transaction(async (c) => {
         if (face.types.version !== 0) face.types.apply(c.raw);
-        const result = await fn(face.transactionSql(c));
-        return Array.isArray(result) ? await Promise.all(result) : result;
+        // an array returned (not resolved) is a list of queries to await, as in postgres.js
+        const returned = fn(face.transactionSql(c));
+        return Array.isArray(returned) ? Promise.all(returned) : returned;
       }, begin);
     },
     reserve: async (opts?: { signal?: AbortSignal }) => {
