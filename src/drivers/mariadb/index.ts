@@ -15,6 +15,7 @@ export type { MariadbConnection } from './mariadb-connection.js';
 export { MariadbDriver } from './mariadb-driver.js';
 export { isMariadbDisconnect, isMariadbRetryable } from './mariadb-errors.js';
 export type { MariadbDriverSettings, MariadbOptions } from './mariadb-options.js';
+export { type MariadbPoolConnection, type MariadbPoolFace, mariadbPool } from './mariadb-pool.js';
 
 /**
  * A driver for one MariaDB or MySQL server: `mariadb('mariadb://user:pass@host:3306/db')`,

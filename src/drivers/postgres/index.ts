@@ -47,5 +47,6 @@
 export type { PgConnection } from './postgres-connection.js';
 export { type PostgresDriver, postgres } from './postgres-driver.js';
 export { isDisconnectError, isRetryableError } from './postgres-errors.js';
+export { type PoolSql, poolSql } from './pool-sql.js';
 export type { PendingQuery, RowList, Sql } from './postgres-js.js';
 export type { PostgresDriverOptions } from './postgres-options.js';
