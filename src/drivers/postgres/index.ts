@@ -44,9 +44,9 @@
  *   their own connections), `sql.end` (let the pool close connections).
  */
 
+export { type PoolSql, poolSql } from './pool-sql.js';
 export type { PgConnection } from './postgres-connection.js';
 export { type PostgresDriver, postgres } from './postgres-driver.js';
 export { isDisconnectError, isRetryableError } from './postgres-errors.js';
-export { type PoolSql, poolSql } from './pool-sql.js';
 export type { PendingQuery, RowList, Sql } from './postgres-js.js';
 export type { PostgresDriverOptions } from './postgres-options.js';
