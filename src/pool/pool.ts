@@ -254,7 +254,10 @@ export class Pool<C> extends PoolEmitter {
     if (this.#leakMs > 0) waiter.stack = captureStack();
     this.#waiters.push(waiter);
     // the head timer was let go (unref) when nobody waited; someone waits again
-    if (this.#live++ === 0 && this.#timer !== undefined) this.#timer.ref();
+    if (this.#live++ === 0) {
+      this.#timer?.ref();
+      this.#backoffTimer?.ref();
+    }
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
       if (custom) this.#custom.push(waiter);
       const deadline = start + timeoutMs;
@@ -283,7 +286,10 @@ export class Pool<C> extends PoolEmitter {
   #settle(waiter: Waiter<C>): void {
     waiter.settled = true;
     // nobody waits: a still-armed head timer must not keep the process alive
-    if (--this.#live === 0 && this.#timer !== undefined) this.#timer.unref();
+    if (--this.#live === 0) {
+      this.#timer?.unref();
+      this.#backoffTimer?.unref?.();
+    }
     if (waiter.onAbort !== undefined) {
       waiter.signal!.removeEventListener('abort', waiter.onAbort);
       waiter.onAbort = undefined;
@@ -569,7 +575,8 @@ export class Pool<C> extends PoolEmitter {
       this.#backoffUntil = 0;
       this.#pump();
     }, delay);
-    this.#backoffTimer.unref?.();
+    // a caller waiting for the next attempt keeps the process alive (as the head timer does)
+    if (this.#live === 0) this.#backoffTimer.unref?.();
     this.#pump();
   }
 
