@@ -91,7 +91,17 @@ test('SDK 3: metrics arrive: operation duration and the pool connection gauges',
     for (const m of scope.metrics) found.set(m.descriptor.name, m.dataPoints);
   const duration = found.get('db.client.operation.duration');
   assert.ok(duration?.length > 0, `metrics seen: ${[...found.keys()].join(', ')}`);
-  assert.ok(duration.some((p) => p.attributes['db.system.name'] === 'postgresql' && p.value.count > 0));
+  const point = (summary) =>
+    duration.find(
+      (p) =>
+        p.attributes['db.system.name'] === 'postgresql' &&
+        p.attributes['db.client.connection.pool.name'] === 'sdk3-pg' &&
+        p.attributes['db.query.summary'] === summary,
+    );
+  // the two SELECTs of the tests above, and the transaction's BEGIN and COMMIT
+  assert.ok(point('select')?.value.count >= 2, JSON.stringify(duration.map((p) => p.attributes)));
+  assert.equal(point('begin')?.value.count, 1);
+  assert.equal(point('commit')?.value.count, 1);
   const count = found.get('db.client.connection.count');
   assert.ok(count?.some((p) => p.attributes['db.client.connection.pool.name'] === 'sdk3-pg'));
 });
