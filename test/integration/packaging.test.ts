@@ -202,7 +202,7 @@ async function main() {
   finished = true;
   console.log(JSON.stringify(out));
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => { finished = true; console.error(e); process.exit(1); });
 `;
 }
 
