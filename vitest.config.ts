@@ -1,9 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 /**
  * `CISTERN_TEST_POSTGRES=3` runs the suites against postgres.js 3.x: every
  * `import ... from 'postgres'` (in src/ and in the tests) then loads the
  * `postgres3` devDependency (`npm:postgres@3.x`). Unset (or 4): postgres.js 4.
+ * test/integration/postgres-major.test.ts asserts which major was really loaded.
  */
 const postgresMajor = process.env.CISTERN_TEST_POSTGRES ?? '4';
 if (postgresMajor !== '3' && postgresMajor !== '4') {
@@ -12,7 +16,11 @@ if (postgresMajor !== '3' && postgresMajor !== '4') {
 
 export default defineConfig({
   resolve: {
-    alias: postgresMajor === '3' ? [{ find: /^postgres$/, replacement: 'postgres3' }] : [],
+    alias: [
+      // Node's require cannot load the TypeScript source: tests get telemetry through Vite instead.
+      { find: /^\.\/load-telemetry\.js$/, replacement: here('./test/support/load-telemetry.ts') },
+      ...(postgresMajor === '3' ? [{ find: /^postgres$/, replacement: 'postgres3' }] : []),
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

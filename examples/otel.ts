@@ -8,6 +8,13 @@
  *
  * Import it first (`import './otel.js'`); cistern picks the global providers up
  * lazily, so the order only matters for other instrumentations.
+ *
+ * The same code runs on both OpenTelemetry SDK families. What to install:
+ *   Node >= 22.15 (the 3.x family, what a user starting today gets):
+ *     npm install @opentelemetry/api @opentelemetry/sdk-node @opentelemetry/exporter-trace-otlp-http
+ *   Node 20 (the 2.x family, which this repository's lockfile pins):
+ *     npm install @opentelemetry/api@1.9 @opentelemetry/sdk-node@0.223 @opentelemetry/exporter-trace-otlp-http@0.223
+ * See docs/telemetry.md, "Install".
  */
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';

@@ -7,18 +7,14 @@
 import { Cluster, type ClusterOptions } from './cluster/index.js';
 import { composeInstrumentation } from './diagnostics/compose.js';
 import { instrumentDiagnostics } from './diagnostics/instrument-diagnostics.js';
+import { loadTelemetry } from './load-telemetry.js';
 import type { Driver } from './pool/driver.js';
 import { Pool } from './pool/pool.js';
 import type { PoolInstrumentation, PoolOptions } from './pool/types.js';
 
-type Instrumenter = (pool: Pool<any>) => PoolInstrumentation | undefined;
-
-// A missing optional peer must never break an import: telemetry loads only if it can.
-const telemetryModule = './telemetry/index.js';
-const instrumenter: Instrumenter | undefined = await import(telemetryModule).then(
-  (m: { instrumentPool?: Instrumenter }) => m.instrumentPool,
-  () => undefined,
-);
+// Loaded synchronously (no top-level await, so `require('cistern')` works);
+// undefined when the optional peer `@opentelemetry/api` is not installed.
+const instrumenter = loadTelemetry();
 
 /** Create a pool of `driver` connections. Options are validated; an invalid one throws `PoolConfigError`. */
 export function createPool<C>(driver: Driver<C>, options?: PoolOptions): Pool<C> {

@@ -24,4 +24,5 @@ export {
   PoolTimeoutError,
 } from '../pool/errors.js';
 export { Pool } from './pool.js';
+export { TimeoutError } from './timeout-error.js';
 export type { CisternExtras, Factory, GenericPoolOptions, Options } from './types.js';

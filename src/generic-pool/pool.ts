@@ -1,19 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { createPool as createCorePool, fromFactory } from '../index.js';
 import { now } from '../pool/clock.js';
-import {
-  isPoolError,
-  PoolClosedError,
-  PoolMisuseError,
-  PoolQueueFullError,
-  PoolTimeoutError,
-} from '../pool/errors.js';
+import { isPoolError, PoolClosedError, PoolMisuseError, PoolQueueFullError } from '../pool/errors.js';
 import { resolveOptions } from '../pool/options.js';
 import type { Pool as CorePool } from '../pool/pool.js';
 import type { PoolOptions } from '../pool/types.js';
 import { checkFactory } from './factory-check.js';
 import { type GenericConfig, parseOptions, toCoreOptions } from './options.js';
 import { PriorityBroker } from './priority-broker.js';
+import { asTimeoutError, TimeoutError } from './timeout-error.js';
 import type { Factory, Options } from './types.js';
 
 const TARGET = { system: 'generic-pool' };
@@ -102,9 +97,8 @@ export class Pool<T> extends EventEmitter {
     if (limit !== Number.POSITIVE_INFINITY && this.pending >= limit) {
       const stats = core.stats();
       if (stats.idle < 1 && stats.max - stats.size < 1) {
-        return Promise.reject(
-          new PoolQueueFullError(`max waitingClients count exceeded (maxWaitingClients=${limit})`),
-        );
+        // generic-pool's exact message: its users (and its own suite) compare it with ===
+        return Promise.reject(new PoolQueueFullError('max waitingClients count exceeded'));
       }
     }
     if (this.#broker !== undefined) return this.#broker.request(priority);
@@ -136,7 +130,7 @@ export class Pool<T> extends EventEmitter {
   readonly #fail = (error: unknown): never => {
     this.#pending--;
     if (this.#drainWaiters !== undefined) this.#checkDrained();
-    throw error;
+    throw asTimeoutError(error, this.#config.acquireTimeoutMillis, this.#core?.name ?? 'generic-pool');
   };
 
   readonly #retryForever = (error: unknown): Promise<T> =>
@@ -151,10 +145,7 @@ export class Pool<T> extends EventEmitter {
       if (timeoutMs !== Number.POSITIVE_INFINITY) {
         remaining = timeoutMs - (now() - start);
         if (remaining <= 0) {
-          throw new PoolTimeoutError(
-            `timed out after ${timeoutMs} ms waiting for a resource from pool '${core.name}'`,
-            { cause: error },
-          );
+          throw new TimeoutError(timeoutMs, core.name, error);
         }
       }
       try {

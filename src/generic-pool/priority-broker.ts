@@ -1,5 +1,6 @@
-import { isPoolError, PoolTimeoutError } from '../pool/errors.js';
+import { isPoolError } from '../pool/errors.js';
 import type { Pool as CorePool } from '../pool/pool.js';
+import { TimeoutError } from './timeout-error.js';
 
 /** One caller of `acquire(priority)`, waiting. */
 interface Request<T> {
@@ -116,12 +117,7 @@ export class PriorityBroker<T> {
     this.#settle(req);
     this.#withdraw();
     const cause = this.lastCreateError();
-    req.reject(
-      new PoolTimeoutError(
-        `timed out after ${this.timeoutMs} ms waiting for a resource from pool '${this.core.name}'`,
-        cause === undefined ? undefined : { cause },
-      ),
-    );
+    req.reject(new TimeoutError(this.timeoutMs, this.core.name, cause));
     this.settled();
   }
 

@@ -141,6 +141,11 @@ export class Pool<C> extends PoolEmitter {
           this.emit('checkoutFailed', { reason, error, waitMs });
       },
       timeoutError: (waiter) => this.#timeoutError(waiter),
+      // a caller waiting through the connect back-off keeps the process alive (as the head timer does)
+      onWaiting: (waiting) => {
+        if (waiting) this.#backoffTimer?.ref();
+        else this.#backoffTimer?.unref();
+      },
     });
     this.#instr = resolved.telemetry === false || instrument === undefined ? undefined : instrument(this);
     this.#loans = {
@@ -478,7 +483,7 @@ export class Pool<C> extends PoolEmitter {
         this.#backoffUntil = 0;
         this.#pump();
       }, delay);
-      this.#backoffTimer.unref?.();
+      if (this.#queue.length === 0) this.#backoffTimer.unref();
     }
     this.#pump();
   }

@@ -43,6 +43,9 @@ export interface WaitQueueHost<C> {
   onGiveUp(waiter: Waiter<C>, reason: CheckoutFailedReason, error: unknown, waitMs: number): void;
   /** The error for a waiter whose time ran out. */
   timeoutError(waiter: Waiter<C>): unknown;
+  /** Somebody waits again (`true`) or nobody waits any more (`false`): timers the pool keeps for
+   * waiters (the connect back-off) hold the process alive only while someone waits. */
+  onWaiting(waiting: boolean): void;
 }
 
 export class WaitQueue<C> {
@@ -76,7 +79,10 @@ export class WaitQueue<C> {
     waiter.stack = stack;
     this.#queue.push(waiter);
     // the head timer was let go (unref) when nobody waited; someone waits again
-    if (this.#live++ === 0 && this.#timer !== undefined) this.#timer.ref();
+    if (this.#live++ === 0) {
+      if (this.#timer !== undefined) this.#timer.ref();
+      this.#host.onWaiting(true);
+    }
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
       if (timeoutMs !== this.#defaultTimeoutMs) this.#custom.push(waiter);
       const deadline = start + timeoutMs;
@@ -133,7 +139,10 @@ export class WaitQueue<C> {
   #settle(waiter: Waiter<C>): void {
     waiter.settled = true;
     // nobody waits: a still-armed head timer must not keep the process alive
-    if (--this.#live === 0 && this.#timer !== undefined) this.#timer.unref();
+    if (--this.#live === 0) {
+      if (this.#timer !== undefined) this.#timer.unref();
+      this.#host.onWaiting(false);
+    }
     if (waiter.onAbort !== undefined) {
       waiter.signal!.removeEventListener('abort', waiter.onAbort);
       waiter.onAbort = undefined;

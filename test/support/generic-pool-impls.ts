@@ -10,7 +10,7 @@ import genericPool from 'generic-pool';
 import { vi } from 'vitest';
 import { createPool as createCisternPool } from '../../src/generic-pool/index.js';
 import { resetClock } from '../../src/pool/clock.js';
-import { isPoolError } from '../../src/pool/errors.js';
+import { isPoolError, PoolTimeoutError } from '../../src/pool/errors.js';
 
 export interface FactoryLike<T> {
   create(): Promise<T>;
@@ -162,7 +162,12 @@ function hasCode(e: unknown, code: string): boolean {
 export const cistern: Impl = {
   name: 'cistern',
   createPool: (factory, opts) => createCisternPool(factory as never, opts) as unknown as PoolLike<never>,
-  isTimeoutError: (e) => hasCode(e, 'POOL_TIMEOUT') && (e as Error).name === 'PoolTimeoutError',
+  // generic-pool's name and words, on a cistern PoolTimeoutError (code POOL_TIMEOUT)
+  isTimeoutError: (e) =>
+    hasCode(e, 'POOL_TIMEOUT') &&
+    e instanceof PoolTimeoutError &&
+    e.name === 'TimeoutError' &&
+    /ResourceRequest timed out/.test(e.message),
   isQueueFullError: (e) =>
     hasCode(e, 'POOL_QUEUE_FULL') && /max waitingClients count exceeded/.test(message(e)),
   isDrainingError: (e) =>

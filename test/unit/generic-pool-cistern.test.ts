@@ -1,7 +1,7 @@
 // What cistern/generic-pool adds to generic-pool's API: these cases run against cistern only.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import genericPool, { createPool, Pool } from '../../src/generic-pool/index.js';
-import { PoolConfigError, PoolTimeoutError } from '../../src/pool/errors.js';
+import { isPoolError, PoolConfigError, PoolTimeoutError } from '../../src/pool/errors.js';
 import type { PoolEvents } from '../../src/pool/types.js';
 import {
   flush,
@@ -108,6 +108,11 @@ describe('cistern/generic-pool extras', () => {
     await vi.advanceTimersByTimeAsync(500);
     const error = await request;
     expect(error).toBeInstanceOf(PoolTimeoutError);
+    // generic-pool's name, so `err.name === 'TimeoutError'` checks keep working
+    expect((error as Error).name).toBe('TimeoutError');
+    expect(isPoolError(error)).toBe(true);
+    expect((error as PoolTimeoutError).code).toBe('POOL_TIMEOUT');
+    expect(String(error)).toMatch(/^TimeoutError: ResourceRequest timed out after 500 ms/);
     // the cause is the core's ConnectError, whose own cause is the factory's error
     const cause = (error as PoolTimeoutError).cause as Error & { code?: string };
     expect(cause.code).toBe('CONNECT_FAILED');
