@@ -87,6 +87,10 @@ export const postgresDialect: SoakDialect = {
   async admin(serverUrl, names) {
     const sql = postgresjs(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
     const { accounts, transfers, tag } = names;
+    // A backend told to terminate still shows in pg_stat_activity until it has exited, while
+    // the pool, which got its FATAL, may already have opened the replacement: those pids are
+    // not connections the pool holds, so the bound check leaves them out.
+    const terminated: number[] = [];
     return {
       async setup(count, balance) {
         await sql.unsafe(`drop table if exists ${accounts}, ${transfers}`);
@@ -100,13 +104,14 @@ export const postgresDialect: SoakDialect = {
         ]);
       },
       async serverConnections() {
-        const [row] =
-          await sql`select count(*)::int as n from pg_stat_activity where application_name = ${tag}`;
+        const [row] = await sql`select count(*)::int as n from pg_stat_activity
+            where application_name = ${tag} and pid <> all(${terminated}::int[])`;
         return row.n as number;
       },
       async killBackends() {
-        const rows = await sql`select pg_terminate_backend(pid) as ok from pg_stat_activity
+        const rows = await sql`select pid, pg_terminate_backend(pid) as ok from pg_stat_activity
           where application_name = ${tag} and pid <> pg_backend_pid()`;
+        for (const r of rows) if (r.ok) terminated.push(Number(r.pid));
         return rows.filter((r) => r.ok).length;
       },
       async ledger() {
