@@ -1,6 +1,6 @@
 /**
  * pg-pool's own mocha suite (brianc/node-postgres packages/pg-pool/test, files
- * unchanged in upstream/) run twice against the real PostgreSQL: against pg-pool
+ * unchanged in mocha/upstream/) run twice against the real PostgreSQL: against pg-pool
  * itself (the reference) and against cistern's pg.Pool face (`cistern/pg` Pool,
  * compiled first, so the suite's forked children start as fast as with pg-pool).
  * Every test the face fails must be a deliberate difference listed in docs/pg.md
@@ -15,7 +15,7 @@ import { PG_URL, serverAvailable } from '../../support/servers.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../../..');
-const here = import.meta.dirname;
+const here = path.join(import.meta.dirname, 'mocha');
 const build = path.join(root, `.tmp-pgface-${process.pid}`);
 
 /** Tests the face fails on purpose; each is explained in docs/pg.md ("pg-pool's own tests"). */
@@ -30,6 +30,17 @@ export const FACE_DIFFERENCES = [
 /** Needs pg-native (a C addon, not installed): fails against pg-pool too. */
 const NEEDS_PG_NATIVE =
   'connection timeout should connect if timeout is passed, but native client in connected state';
+
+/**
+ * Timed with fixed sleeps or a forked Node process (100 ms, 50 ms windows): on a loaded
+ * machine they fail against pg-pool too. They may fail against the face only in a run in
+ * which they failed against pg-pool as well.
+ */
+const TIMING_SENSITIVE = [
+  'events emits acquire every time a client is acquired',
+  'idle timeout unrefs the connections and timeouts so the program can exit when idle when the allowExitOnIdle option is set',
+  'idle timeout keeps old behavior when allowExitOnIdle option is not set',
+];
 
 interface MochaReport {
   stats: { passes: number; failures: number; pending: number; tests: number };
@@ -54,6 +65,9 @@ async function mocha(impl: 'pg-pool' | 'cistern'): Promise<MochaReport> {
   const args = [
     path.join(root, 'node_modules/mocha/bin/mocha.js'),
     '--exit',
+    // pg-pool's default is 2 s; its fork tests start a Node process, slow on a loaded machine
+    '--timeout',
+    '6000',
     '--reporter',
     'json',
     '--reporter-option',
@@ -95,15 +109,16 @@ describe.skipIf(!up)("pg-pool's own test suite", () => {
     reference = await mocha('pg-pool');
     show('pg-pool', reference);
     expect(reference.stats.passes).toBeGreaterThan(80);
-    expect(reference.failures.map((f) => f.fullTitle)).toEqual(
-      reference.failures.length === 0 ? [] : [NEEDS_PG_NATIVE],
-    );
+    const allowed = new Set([NEEDS_PG_NATIVE, ...TIMING_SENSITIVE]);
+    expect(reference.failures.map((f) => f.fullTitle).filter((t) => !allowed.has(t))).toEqual([]);
   }, 250_000);
 
   it("passes against cistern's pg.Pool face, but for the deliberate differences of docs/pg.md", async () => {
     const face = await mocha('cistern');
     show('cistern/pg Pool', face);
-    const allowed = new Set([...FACE_DIFFERENCES, NEEDS_PG_NATIVE]);
+    const failedOnReference = (reference?.failures ?? []).map((f) => f.fullTitle);
+    const timing = failedOnReference.filter((t) => TIMING_SENSITIVE.includes(t));
+    const allowed = new Set([...FACE_DIFFERENCES, NEEDS_PG_NATIVE, ...timing]);
     const unexpected = face.failures.filter((f) => !allowed.has(f.fullTitle));
     expect(unexpected.map((f) => `${f.fullTitle}: ${f.err.message}`)).toEqual([]);
     expect(face.stats.passes).toBeGreaterThanOrEqual(face.stats.tests - allowed.size - face.stats.pending);

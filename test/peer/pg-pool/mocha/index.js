@@ -8,7 +8,7 @@ if (impl === 'cistern') {
   const Pool = globalThis.__cisternPgFacePool;
   if (typeof Pool !== 'function') {
     throw new Error(
-      'PG_POOL_IMPL=cistern needs NODE_OPTIONS="--import <abs path>/test/peer/pg-pool/load-face.mjs" (see pg-pool-suite.test.ts)',
+      'PG_POOL_IMPL=cistern needs NODE_OPTIONS="--import <abs path>/test/peer/pg-pool/mocha/load-face.mjs" (see ../pg-pool-suite.test.ts)',
     );
   }
   module.exports = Pool;

@@ -1,0 +1,44 @@
+/**
+ * Shared by the tool tests over the pg.Pool face: a face with its own
+ * application_name, the backends each checkout ran on, and the check that every
+ * backend with that application_name belongs to the face (nothing bypassed it).
+ */
+import { expect } from 'vitest';
+import { Pool, type PoolConfig } from '../../src/drivers/pg/index.js';
+import { type AdminSql, appName, backendPids, PG_URL } from '../support/postgres.js';
+
+export interface FaceUnderTest {
+  pool: Pool;
+  application: string;
+  /** Backend pids of the clients handed out ('acquire' events). */
+  acquired: Set<number>;
+  /** cistern core checkouts. */
+  checkouts: () => number;
+}
+
+export function faceUnderTest(label: string, extra: PoolConfig = {}): FaceUnderTest {
+  const application = appName(label);
+  const pool = new Pool({
+    connectionString: PG_URL,
+    application_name: application,
+    max: 4,
+    telemetry: false,
+    ...extra,
+  });
+  const acquired = new Set<number>();
+  pool.on('acquire', (client: { processID?: number }) => acquired.add(client.processID ?? 0));
+  let n = 0;
+  pool.cistern.on('checkout', () => n++);
+  return { pool, application, acquired, checkouts: () => n };
+}
+
+/** The tool's queries ran on cistern's connections and on nothing else. */
+export async function expectOnlyCisternBackends(admin: AdminSql, face: FaceUnderTest): Promise<void> {
+  expect(face.checkouts()).toBeGreaterThan(0);
+  const open = face.pool._clients.map((c) => c.processID);
+  const seen = await backendPids(admin, face.application);
+  expect(seen.length).toBeGreaterThan(0);
+  for (const pid of seen) expect(open).toContain(pid);
+  for (const pid of face.acquired) expect(open).toContain(pid);
+  expect(seen.length).toBeLessThanOrEqual(face.pool.options.max);
+}
