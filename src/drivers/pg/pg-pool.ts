@@ -230,9 +230,14 @@ export class Pool extends Base {
       done = params as PgCallback<PgQueryResult<R>>;
       params = undefined;
     }
-    const result: Promise<PgQueryResult<R>> = this.ending
-      ? Promise.reject(new Error(ENDED))
-      : this.#acquire().then((conn) => this.#run(conn, text, params));
+    let result: Promise<PgQueryResult<R>>;
+    if (this.ending) result = Promise.reject(new Error(ENDED));
+    else {
+      this.#inflight++;
+      result = this.#core
+        .acquire()
+        .then((conn) => this.#run(this.#acquired(conn), text, params), this.#failed);
+    }
     if (typeof done !== 'function') return result;
     const fn = done;
     result.then(
