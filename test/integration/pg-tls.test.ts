@@ -4,9 +4,11 @@
  * them with pg-connection-string), an `ssl` options object, plain text refused, an
  * untrusted CA failing connect as a ConnectError, the face over TLS, and reset
  * still free of round trips (pg reads the transaction status after decryption).
+ * Also: a temporary plain server stopped (immediate) and started again under load
+ * from the driver and the face: every caller settles.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Pool, pg } from '../../src/drivers/pg/index.js';
+import { isPgDisconnect, Pool, pg } from '../../src/drivers/pg/index.js';
 import { ConnectError, createPool } from '../../src/index.js';
 import { type PgNode, pgClusterAvailable, startPgPrimary } from '../support/pg-cluster.js';
 import { connectCtx } from '../support/postgres.js';
@@ -107,4 +109,62 @@ describe.runIf(available)('cistern/pg over TLS', () => {
     expect((error as Error).message).not.toContain('pgd-wrong-secret');
     expect(((error as ConnectError).cause as { code?: string }).code).toBe('28P01');
   });
+});
+
+describe.runIf(available)('cistern/pg: a server restarted under load', () => {
+  let node: PgNode;
+  beforeAll(async () => {
+    node = await startPgPrimary({ tls: false });
+  }, 60_000);
+  afterAll(async () => {
+    await node?.destroy();
+  });
+
+  it('every caller settles (served or a disconnect / connect error), nothing unhandled, and the pool serves after the restart', async () => {
+    const driver = pg(node.url());
+    const pool = createPool(driver, { telemetry: false, size: 4, maxOverflow: 0, acquireTimeoutMs: 20_000 });
+    const face = new Pool({
+      connectionString: node.url(),
+      max: 4,
+      connectionTimeoutMillis: 20_000,
+      telemetry: false,
+    });
+    try {
+      await pool.use((c) => c.query('select 1'));
+      await face.query('select 1');
+      const outcomes: string[] = [];
+      const calls: Promise<void>[] = [];
+      for (let i = 0; i < 24; i++) {
+        calls.push(
+          pool
+            .use((c) => c.query('select pg_sleep(0.2)'))
+            .then(
+              () => void outcomes.push('ok'),
+              (e: unknown) =>
+                void outcomes.push(
+                  driver.isDisconnect(e) || e instanceof ConnectError ? 'failed' : `other ${e}`,
+                ),
+            ),
+        );
+        calls.push(
+          face.query('select pg_sleep(0.2)').then(
+            () => void outcomes.push('ok'),
+            (e: Error) => void outcomes.push(isPgDisconnect(e) ? 'failed' : `other ${e}`),
+          ),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 150));
+      await node.stop({ mode: 'immediate' });
+      await node.start();
+      await Promise.all(calls);
+      expect(outcomes.length).toBe(48);
+      expect(outcomes.filter((o) => o.startsWith('other'))).toEqual([]);
+      expect(outcomes).toContain('failed');
+      expect((await pool.use((c) => c.query('select 1 as n'))).rows).toEqual([{ n: 1 }]);
+      expect((await face.query('select 2 as n')).rows).toEqual([{ n: 2 }]);
+    } finally {
+      await pool.close();
+      await face.end();
+    }
+  }, 60_000);
 });
