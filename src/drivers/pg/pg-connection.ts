@@ -28,6 +28,10 @@ export interface PgConnection {
 
 /** How the pg.Pool face follows its clients; not part of the public driver options. */
 export interface PgHooks {
+  /** A client was constructed and is about to connect. */
+  created?(client: PgClient): void;
+  /** A client that never became a pooled connection (failed connect) was dropped. */
+  discarded?(client: PgClient): void;
   /** After connect, before the connection is pooled (pg-pool `onConnect`, `verify`); a throw fails the connect. */
   afterConnect?(client: PgClient): Promise<void> | void;
   /** A new client is connected and about to be pooled. */
@@ -102,7 +106,11 @@ export class PooledPgConnection implements PgConnection {
         connectError(display, new TypeError('the Client class made an object without connect() and on()')),
       );
     }
-    return new PooledPgConnection(client, ctx, meta, config, hooks).#handshake(ctx, display);
+    const conn = new PooledPgConnection(client, ctx, meta, config, hooks);
+    try {
+      hooks?.created?.(client);
+    } catch {}
+    return conn.#handshake(ctx, display);
   }
 
   #handshake(ctx: ConnectContext, display: string): Promise<PooledPgConnection> {
@@ -285,6 +293,9 @@ export class PooledPgConnection implements PgConnection {
       this.raw.end?.(noop);
     } catch {}
     destroyStream(this.raw);
+    try {
+      this.#hooks?.discarded?.(this.raw);
+    } catch {}
   }
 
   readonly #onError = (error: Error): void => {

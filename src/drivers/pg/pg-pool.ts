@@ -124,8 +124,15 @@ export class Pool extends Base {
                 });
               }
             },
-      connected: (client) => {
+      created: (client) => {
         this.#clients.add(client);
+        this.#log('connecting new client');
+      },
+      discarded: (client) => {
+        this.#clients.delete(client);
+        this.#log('client failed to connect');
+      },
+      connected: (client) => {
         this.#log('new client connected');
         this.emit('connect', client);
       },
@@ -332,7 +339,7 @@ export class Pool extends Base {
     return 0;
   }
 
-  /** Every open client (pg-pool's private `_clients`, read by some tests and tools). */
+  /** Every client, open or connecting (pg-pool's private `_clients`, read by some tests and tools). */
   get _clients(): PgClient[] {
     return [...this.#clients];
   }
