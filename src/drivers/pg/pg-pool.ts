@@ -133,6 +133,8 @@ export class Pool extends Base {
         this.#log('client failed to connect');
       },
       connected: (client) => {
+        // a new client may go idle without ever being lent (its caller was served by another)
+        if (this.#exitOnIdle) client.unref?.();
         this.#log('new client connected');
         this.emit('connect', client);
       },
