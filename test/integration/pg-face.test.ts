@@ -4,12 +4,20 @@
  * no crash from an idle client's error without a listener, a backend killed
  * mid-query, and the cistern core behind it (`pool.cistern`).
  */
+import { createRequire } from 'node:module';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../src/drivers/pg/index.js';
 import { PoolConfigError, PoolMisuseError } from '../../src/index.js';
 import { adminSql, appName, PG_URL, terminate } from '../support/postgres.js';
 import { serverAvailable } from '../support/servers.js';
+
+/** pg-cursor ships no types: the slice this test calls. */
+interface CursorLike {
+  read(rows: number): Promise<{ n: number }[]>;
+  close(): Promise<void>;
+}
+const Cursor = createRequire(import.meta.url)('pg-cursor') as new (text: string) => CursorLike;
 
 const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
 
@@ -116,6 +124,21 @@ describe.skipIf(!up)('cistern/pg Pool (the pg.Pool face)', () => {
       expect(again).toBe(client);
       expect(again.getTransactionStatus?.()).toBe('I');
       again.release!();
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('pool.query with a submittable (pg-cursor) resolves to it; the client goes back when it ends', async () => {
+    const pool = new Pool({ connectionString: PG_URL, max: 1, telemetry: false });
+    try {
+      const cursor = (await pool.query(new Cursor('select generate_series(1, 10) as n'))) as CursorLike;
+      expect(pool.idleCount).toBe(0);
+      const rows = await cursor.read(4);
+      expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4]);
+      await cursor.close();
+      await expect.poll(() => pool.idleCount).toBe(1);
+      expect((await pool.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
     } finally {
       await pool.end();
     }

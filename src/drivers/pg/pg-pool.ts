@@ -269,6 +269,11 @@ export class Pool extends Base {
       this.#giveBack(conn, error as Error);
       return Promise.reject(error);
     }
+    if (typeof (pending as { then?: unknown } | undefined)?.then !== 'function') {
+      // a submittable (pg-cursor, pg-query-stream): the client goes back when it ends
+      this.#releaseWhenDone(conn, pending as unknown as NodeJS.EventEmitter);
+      return Promise.resolve(pending);
+    }
     return pending.then(
       (res) => {
         this.#log('query dispatched');
@@ -281,6 +286,22 @@ export class Pool extends Base {
         throw error;
       },
     );
+  }
+
+  #releaseWhenDone(conn: PgConnection, submittable: NodeJS.EventEmitter): void {
+    let done = false;
+    const finish = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      this.#giveBack(conn, error);
+    };
+    if (typeof submittable?.once !== 'function') {
+      finish();
+      return;
+    }
+    submittable.once('end', () => finish());
+    submittable.once('close', () => finish());
+    submittable.once('error', (error: Error) => finish(error));
   }
 
   // ------------------------------------------------------------------ end
