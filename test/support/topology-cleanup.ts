@@ -86,7 +86,13 @@ function reapScripts(dir: string): string[] {
   const found: string[] = [];
   const check = (d: string) => {
     const f = path.join(d, 'reap.sh');
-    if (fs.existsSync(f)) found.push(f);
+    try {
+      const st = fs.statSync(f);
+      // only scripts this user wrote and nobody else can change: /tmp is shared
+      if (st.uid === process.getuid?.() && (st.mode & 0o022) === 0) found.push(f);
+    } catch {
+      // none here
+    }
   };
   check(dir);
   try {
