@@ -59,6 +59,8 @@ async function calibrate(
 
 const scenario: BenchScenario = {
   name: 'acquire-release',
+  // 4 caller counts × 5 contenders × (calibration + repetitions)
+  estimateMs: (quick) => (quick ? 10_000 : 35_000),
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const repetitions = ctx.quick ? 3 : 5;
     const targetMs = ctx.quick ? 40 : 150;

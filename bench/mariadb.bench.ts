@@ -9,9 +9,11 @@
  *   with its default window, resetOnReturn on: the defaults a user gets);
  * - mariadb.createPool: the connector's own pool, `pool.query(sql)`;
  * - mysql2 createPool: `pool.query(sql)`.
- * Interleaved: every repetition measures each contender once, in an order rotated
- * per repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms).
- * Full run: 3 repetitions of 10 s; --quick: 1 of 2 s.
+ * Each measurement runs in a fresh process (bench/lib/load-bench.ts), interleaved:
+ * every repetition measures each contender once, in an order rotated per
+ * repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms, CPU µs
+ * per query, the spread, and the ratios to the floor and to the best peer).
+ * Full run: 3 repetitions of 6 s after 1 s of warm-up; --quick: 1 of 2 s.
  *
  * `mariadb-slap --concurrency=64` (C client, 64 connections, over TCP) is printed
  * as the reference row when installed.
@@ -23,9 +25,9 @@ import * as mysql2 from 'mysql2/promise';
 import { mariadb } from '../src/drivers/mariadb/index.js';
 import { createPool } from '../src/index.js';
 import { MARIADB_URL, reachable } from '../test/support/servers.js';
-import { closedLoop, type LoadSample } from './lib/closed-loop.js';
-import { getGc } from './lib/gc.js';
-import { median, round } from './lib/stats.js';
+import { freeListUse } from './lib/free-list.js';
+import { type LoadSubject, loadBench, type OpenedSubject } from './lib/load-bench.js';
+import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
 const CALLERS = 64;
@@ -34,16 +36,6 @@ const QUERIES = [
   { name: 'select1', sql: 'SELECT 1' },
   { name: 'rows100', sql: 'SELECT seq FROM seq_1_to_100' },
 ] as const;
-
-interface Opened {
-  query(sql: string): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-interface Subject {
-  name: string;
-  open(): Promise<Opened>;
-}
 
 function connection(): { host: string; port: number; user: string; password?: string; database: string } {
   const u = new URL(MARIADB_URL);
@@ -60,44 +52,22 @@ function connection(): { host: string; port: number; user: string; password?: st
  * The floor: 10 connector connections behind a bare free list and FIFO of waiters,
  * no timeouts, no checks. What any pool on this connector can at best reach.
  */
-async function openBare(): Promise<Opened> {
+async function openBare(): Promise<OpenedSubject<string>> {
   const conns = await Promise.all(
     Array.from({ length: CONNECTIONS }, () =>
       mariadbConnector.createConnection({ ...connection(), connectTimeout: 10_000 }),
     ),
   );
-  const free = [...conns];
-  const waiters: ((c: mariadbConnector.Connection) => void)[] = [];
-  let head = 0;
-  const release = (c: mariadbConnector.Connection) => {
-    if (head < waiters.length) {
-      const w = waiters[head];
-      waiters[head++] = undefined as never;
-      if (head > 1024 && head * 2 > waiters.length) {
-        waiters.splice(0, head);
-        head = 0;
-      }
-      w(c);
-    } else free.push(c);
-  };
-  const acquire = (): Promise<mariadbConnector.Connection> | mariadbConnector.Connection =>
-    free.pop() ?? new Promise((resolve) => waiters.push(resolve));
+  const use = freeListUse(conns);
   return {
-    async query(sql) {
-      const c = await acquire();
-      try {
-        return await c.query(sql);
-      } finally {
-        release(c);
-      }
-    },
+    query: (sql) => use((c) => c.query(sql)),
     async close() {
       await Promise.all(conns.map((c) => c.end()));
     },
   };
 }
 
-const subjects: Subject[] = [
+const subjects: LoadSubject<string>[] = [
   { name: 'bare free list (floor)', open: openBare },
   {
     name: 'cistern+mariadb',
@@ -135,11 +105,6 @@ const subjects: Subject[] = [
   },
 ];
 
-/** 64 callers loop until the deadline; every latency is kept (bounded by the duration). */
-function measure(opened: Opened, sql: string, durationMs: number): Promise<LoadSample> {
-  return closedLoop(CALLERS, durationMs, () => opened.query(sql), sql);
-}
-
 const run = promisify(execFile);
 
 /** mariadb-slap over TCP: total queries / average seconds. */
@@ -174,50 +139,23 @@ const scenario: BenchScenario = {
       ? undefined
       : `MariaDB not reachable at ${new URL(MARIADB_URL).host}`;
   },
-  async run(ctx: BenchContext): Promise<BenchResult[]> {
-    const repetitions = ctx.quick ? 1 : 3;
-    const durationMs = ctx.quick ? 2000 : 10_000;
-    const warmMs = ctx.quick ? 300 : 1000;
-    const gc = getGc();
-    const results: BenchResult[] = [];
-    for (const query of QUERIES) {
-      const opened: { subject: Subject; pool: Opened; samples: LoadSample[] }[] = [];
-      for (const subject of subjects) {
-        ctx.progress(`${query.name}: opening ${subject.name}`);
-        const pool = await subject.open();
-        ctx.progress(`${query.name}: warming up ${subject.name}`);
-        await measure(pool, query.sql, warmMs);
-        opened.push({ subject, pool, samples: [] });
-      }
-      try {
-        for (let rep = 0; rep < repetitions; rep++) {
-          for (let i = 0; i < opened.length; i++) {
-            const o = opened[(i + rep) % opened.length];
-            gc();
-            ctx.progress(`${query.name}: ${o.subject.name} (repetition ${rep + 1}/${repetitions})`);
-            o.samples.push(await measure(o.pool, query.sql, durationMs));
-          }
-        }
-      } finally {
-        for (const o of opened) await o.pool.close();
-      }
-      for (const o of opened) {
-        results.push({
-          scenario: `mariadb-${query.name}`,
-          subject: o.subject.name,
-          params: { callers: CALLERS, connections: CONNECTIONS, query: query.sql },
-          value: round(median(o.samples.map((s) => s.opsPerSec))),
-          unit: 'ops/s',
-          extra: {
-            p50Ms: round(median(o.samples.map((s) => s.p50Ms))),
-            p99Ms: round(median(o.samples.map((s) => s.p99Ms))),
-          },
-        });
-      }
-      ctx.progress(`${query.name}: mariadb-slap`);
-      const perSec = await slap(query.sql, ctx.quick ? 64 * 500 : 64 * 2000);
-      if (perSec !== undefined) {
-        results.push({
+  isolated: loadBench({
+    subjects,
+    cases: QUERIES.map((q) => ({
+      scenario: `mariadb-${q.name}`,
+      params: { callers: CALLERS, connections: CONNECTIONS, query: q.sql },
+      callers: CALLERS,
+      query: q.sql,
+    })),
+    durationMs: (quick) => (quick ? 2000 : 6000),
+    warmMs: (quick) => (quick ? 300 : 1000),
+    async references(ctx: BenchContext): Promise<BenchResult[]> {
+      const rows: BenchResult[] = [];
+      for (const query of QUERIES) {
+        ctx.progress(`${query.name}: mariadb-slap`);
+        const perSec = await slap(query.sql, ctx.quick ? 64 * 500 : 64 * 2000);
+        if (perSec === undefined) continue;
+        rows.push({
           scenario: `mariadb-${query.name}`,
           subject: 'mariadb-slap (C reference)',
           params: { callers: CALLERS, connections: CALLERS, query: query.sql },
@@ -225,9 +163,9 @@ const scenario: BenchScenario = {
           unit: 'ops/s',
         });
       }
-    }
-    return results;
-  },
+      return rows;
+    },
+  }),
 };
 
 export default scenario;

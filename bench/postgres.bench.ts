@@ -3,6 +3,8 @@
  * with 64 callers and with 10 callers, on 10 connections.
  *
  * Contenders:
+ * - bare free list (floor): 10 postgres.js `max: 1` instances behind a bare free
+ *   list (bench/lib/free-list.ts): the ceiling for any pool over postgres.js;
  * - cistern+postgres.js: `pool.use((c) => c.sql\`...\`)` — the defaults a user gets
  *   (telemetry off here, prePing on with its window, resetOnReturn on);
  * - postgres.js pool: `postgres(url, { max: 10 })`, `sql\`...\`` (pipelines onto busy connections);
@@ -10,9 +12,12 @@
  * - cistern+pg: `pool.use((c) => c.query(text))` on `pg(url)` (one pg.Client per connection),
  *   the same defaults as cistern+postgres.js;
  * - cistern/pg Pool: the pg.Pool face (max 10), `pool.query(text)` as with pg.Pool.
- * Interleaved: every repetition measures each contender once, in an order rotated
- * per repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms).
- * Full run: 3 repetitions of 10 s; --quick: 1 of 2 s.
+ * Each measurement runs in a fresh process (bench/lib/load-bench.ts), interleaved:
+ * every repetition measures each contender once, in an order rotated per
+ * repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms, CPU µs
+ * per query, spread, vsFloor, vsBestPeer). Full run: 3 repetitions of 6 s after 1 s
+ * of warm-up; --quick: 1 of 2 s. The second-pool slowdown of a long-lived process
+ * is measured by bench/multi-pool.bench.ts.
  *
  * `pgbench -n -M prepared -c 64 -j 2 -T <s> -f <SELECT 1 script>` is printed as
  * the C reference row when pgbench is installed.
@@ -38,9 +43,9 @@ import { Pool as CisternPgPool, pg as pgDriver } from '../src/drivers/pg/index.j
 import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool } from '../src/index.js';
 import { PG_URL, reachable } from '../test/support/servers.js';
-import { closedLoop, type LoadSample } from './lib/closed-loop.js';
-import { getGc } from './lib/gc.js';
-import { median, round } from './lib/stats.js';
+import { freeListUse } from './lib/free-list.js';
+import { loadBench, type OpenedSubject } from './lib/load-bench.js';
+import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
 const CONNECTIONS = 10;
@@ -52,10 +57,7 @@ const TEXT: Record<QueryName, string> = {
   rows100: 'select generate_series(1, 100) as n',
 };
 
-interface Opened {
-  query(name: QueryName): Promise<unknown>;
-  close(): Promise<void>;
-}
+type Opened = OpenedSubject<QueryName>;
 
 interface Subject {
   name: string;
@@ -68,6 +70,20 @@ const tagged = (sql: Tagged, name: QueryName): PromiseLike<unknown> =>
   name === 'select1' ? sql`select 1` : sql`select generate_series(1, 100) as n`;
 
 const subjects: Subject[] = [
+  {
+    name: 'bare free list (floor)',
+    async open() {
+      const instances = Array.from({ length: CONNECTIONS }, () =>
+        postgresjs(PG_URL, { max: 1, onnotice: () => {} }),
+      );
+      await Promise.all(instances.map((sql) => sql`select 1`));
+      const use = freeListUse(instances);
+      return {
+        query: (name) => use((sql) => tagged(sql as unknown as Tagged, name)),
+        close: async () => void (await Promise.all(instances.map((sql) => sql.end()))),
+      };
+    },
+  },
   {
     name: 'cistern+postgres.js',
     async open() {
@@ -99,6 +115,9 @@ const subjects: Subject[] = [
     name: 'pg.Pool',
     async open() {
       const pool = new pg.Pool({ connectionString: PG_URL, max: CONNECTIONS });
+      // an idle client's error (e.g. its backend terminated) is emitted on the pool: without a
+      // listener it crashes the process, as pg documents
+      pool.on('error', () => {});
       await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('select pg_sleep(0.01)')));
       return { query: (name) => pool.query(TEXT[name]), close: () => pool.end() };
     },
@@ -125,11 +144,6 @@ const subjects: Subject[] = [
     },
   },
 ];
-
-/** `callers` loop until the deadline; every latency is kept (bounded by the duration). */
-function measure(opened: Opened, name: QueryName, callers: number, durationMs: number): Promise<LoadSample> {
-  return closedLoop(callers, durationMs, () => opened.query(name), name);
-}
 
 const run = promisify(execFile);
 
@@ -172,63 +186,34 @@ const scenario: BenchScenario = {
   async skip() {
     return (await reachable(PG_URL)) ? undefined : `PostgreSQL not reachable at ${new URL(PG_URL).host}`;
   },
-  async run(ctx: BenchContext): Promise<BenchResult[]> {
-    const repetitions = ctx.quick ? 1 : 3;
-    const durationMs = ctx.quick ? 2000 : 10_000;
-    const warmMs = ctx.quick ? 300 : 1000;
-    const gc = getGc();
-    const results: BenchResult[] = [];
-    for (const name of ['select1', 'rows100'] as const) {
-      for (const callers of CALLER_COUNTS) {
-        const label = `${name} x${callers}`;
-        const opened: { subject: Subject; pool: Opened; samples: LoadSample[] }[] = [];
-        try {
-          for (const subject of subjects) {
-            ctx.progress(`${label}: opening ${subject.name}`);
-            const pool = await subject.open();
-            opened.push({ subject, pool, samples: [] });
-            ctx.progress(`${label}: warming up ${subject.name}`);
-            await measure(pool, name, callers, warmMs);
-          }
-          for (let rep = 0; rep < repetitions; rep++) {
-            for (let i = 0; i < opened.length; i++) {
-              const o = opened[(i + rep) % opened.length];
-              gc();
-              ctx.progress(`${label}: ${o.subject.name} (repetition ${rep + 1}/${repetitions})`);
-              o.samples.push(await measure(o.pool, name, callers, durationMs));
-            }
-          }
-        } finally {
-          for (const o of opened) await o.pool.close();
-        }
-        for (const o of opened) {
-          results.push({
-            scenario: `postgres-${name}`,
-            subject: o.subject.name,
-            params: { callers, connections: CONNECTIONS, query: TEXT[name] },
-            value: round(median(o.samples.map((s) => s.opsPerSec))),
-            unit: 'ops/s',
-            extra: {
-              p50Ms: round(median(o.samples.map((s) => s.p50Ms))),
-              p99Ms: round(median(o.samples.map((s) => s.p99Ms))),
-            },
-          });
-        }
-      }
-    }
-    ctx.progress('select1: pgbench');
-    const tps = await pgbench(Math.round(durationMs / 1000), 64);
-    if (tps !== undefined) {
-      results.push({
-        scenario: 'postgres-select1',
-        subject: 'pgbench (C reference)',
-        params: { callers: 64, connections: 64, query: 'SELECT 1' },
-        value: round(tps),
-        unit: 'ops/s',
-      });
-    }
-    return results;
-  },
+  isolated: loadBench<QueryName>({
+    subjects,
+    cases: (['select1', 'rows100'] as const).flatMap((name) =>
+      CALLER_COUNTS.map((callers) => ({
+        scenario: `postgres-${name}`,
+        params: { callers, connections: CONNECTIONS, query: TEXT[name] },
+        callers,
+        query: name,
+      })),
+    ),
+    durationMs: (quick) => (quick ? 2000 : 6000),
+    warmMs: (quick) => (quick ? 300 : 1000),
+    async references(ctx: BenchContext): Promise<BenchResult[]> {
+      ctx.progress('select1: pgbench');
+      const seconds = ctx.quick ? 2 : 6;
+      const tps = await pgbench(seconds, 64);
+      if (tps === undefined) return [];
+      return [
+        {
+          scenario: 'postgres-select1',
+          subject: 'pgbench (C reference)',
+          params: { callers: 64, connections: 64, query: 'SELECT 1' },
+          value: round(tps),
+          unit: 'ops/s',
+        },
+      ];
+    },
+  }),
 };
 
 export default scenario;

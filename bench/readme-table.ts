@@ -1,14 +1,19 @@
 /**
  * Regenerates the benchmark section of README.md from bench/results/latest.json:
- * everything between `<!-- bench:start -->` and `<!-- bench:end -->` is replaced.
+ * everything between `<!-- bench:start -->` and `<!-- bench:end -->` is replaced,
+ * and the SVG chart of every table (bench/results/<table>.svg, speed relative to
+ * the best peer) is rewritten from the same file, so table and chart always agree.
  * `npm run bench:readme` after a full `npm run bench`; `-- --check` exits 1 when
- * the README is out of date (for CI), without writing.
+ * the README or a chart is out of date (for CI), without writing.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './lib/machine.js';
 import { RESULTS_PATH, type ResultsFile } from './lib/results-file.js';
+import { baselineOf, groupKey, roleOf, speedRatio } from './lib/roles.js';
+import { chartFile, renderSvg, varyingParams } from './lib/svg-chart.js';
 import { formatNumber, groupByScenario, tableCells } from './lib/table.js';
 import type { BenchResult } from './lib/types.js';
 
@@ -23,7 +28,16 @@ export function renderSection(file: ResultsFile): string {
     '',
   ];
   for (const [scenario, rows] of groupByScenario(file.results)) {
-    lines.push(`#### ${scenario}`, '', ...renderScenario(rows), '');
+    lines.push(`#### ${scenario}`, '');
+    if (renderSvg(scenario, rows) !== undefined) {
+      lines.push(
+        `<img src="bench/results/${chartFile(scenario)}" align="right" width="45%" alt="${scenario}: chart relative to the best peer">`,
+        '',
+      );
+    }
+    const ratios = ratioLines(rows);
+    if (ratios.length > 0) lines.push(...ratios, '');
+    lines.push(...renderScenario(rows), '');
   }
   for (const s of file.skipped) lines.push(`- ${s.scenario}: skipped (${s.reason})`);
   for (const f of file.failed) lines.push(`- ${f.scenario}: failed (${f.error})`);
@@ -61,6 +75,47 @@ function renderScenario(rows: readonly BenchResult[]): string[] {
   return markdown(header, body);
 }
 
+/**
+ * One line per cistern row: its speed relative to the floor and to the best peer of
+ * its group (the rows sharing every parameter), e.g.
+ * `- cistern+mariadb (callers 64): 0.95× the floor, 1.4× the best peer (mysql2 createPool)`.
+ */
+export function ratioLines(rows: readonly BenchResult[]): string[] {
+  const groups = new Map<string, BenchResult[]>();
+  for (const r of rows) groups.set(groupKey(r), [...(groups.get(groupKey(r)) ?? []), r]);
+  const varying = varyingParams(rows);
+  const lines: string[] = [];
+  for (const list of groups.values()) {
+    const floors = list.filter((r) => roleOf(r) === 'floor');
+    const floor = floors.length > 0 ? baselineOf(floors) : undefined;
+    const peer = baselineOf(list);
+    for (const r of list) {
+      if (roleOf(r) !== 'cistern') continue;
+      const parts: string[] = [];
+      if (floor) parts.push(`${formatNumber(speedRatio(r.value, floor.value, r.unit))}× the floor`);
+      if (peer && roleOf(peer) === 'peer') {
+        parts.push(
+          `${formatNumber(speedRatio(r.value, peer.value, r.unit))}× the best peer (${peer.subject})`,
+        );
+      }
+      if (parts.length === 0) continue;
+      const where = varying.map((k) => `${k} ${formatCell(r.params[k])}`).join(', ');
+      lines.push(`- ${r.subject}${where ? ` (${where})` : ''}: ${parts.join(', ')}`);
+    }
+  }
+  return lines;
+}
+
+/** The chart files of a results file: name -> SVG text. */
+export function renderCharts(file: ResultsFile): Map<string, string> {
+  const charts = new Map<string, string>();
+  for (const [scenario, rows] of groupByScenario(file.results)) {
+    const svg = renderSvg(scenario, rows);
+    if (svg !== undefined) charts.set(chartFile(scenario), svg);
+  }
+  return charts;
+}
+
 function withRatio(r: BenchResult): string {
   const ratio = r.extra?.vsGenericPool;
   if (ratio === undefined || r.subject === 'generic-pool') return formatNumber(r.value);
@@ -93,16 +148,27 @@ if (isMain) {
   const file = JSON.parse(await readFile(RESULTS_PATH, 'utf8')) as ResultsFile;
   const readme = await readFile(README, 'utf8');
   const next = replaceSection(readme, renderSection(file));
+  const charts = renderCharts(file);
+  const stale: string[] = [];
+  for (const [name, svg] of charts) {
+    const path = new URL(name, RESULTS_PATH);
+    if (!existsSync(path) || (await readFile(path, 'utf8')) !== svg) stale.push(name);
+  }
   if (check) {
-    if (next !== readme) {
-      console.error('README.md benchmark section is out of date: run npm run bench:readme');
+    if (next !== readme || stale.length > 0) {
+      console.error(
+        `README.md benchmark section${stale.length > 0 ? ` or charts (${stale.join(', ')})` : ''} out of date: run npm run bench:readme`,
+      );
       process.exit(1);
     }
-    console.log('README.md benchmark section is up to date');
-  } else if (next === readme) {
-    console.log('README.md benchmark section already up to date');
+    console.log('README.md benchmark section and charts are up to date');
   } else {
-    await writeFile(README, next);
-    console.log(`README.md benchmark section regenerated from ${fileURLToPath(RESULTS_PATH)}`);
+    for (const name of stale) await writeFile(new URL(name, RESULTS_PATH), charts.get(name)!);
+    if (next !== readme) await writeFile(README, next);
+    console.log(
+      next === readme && stale.length === 0
+        ? 'README.md benchmark section and charts already up to date'
+        : `README.md benchmark section and ${stale.length} chart(s) regenerated from ${fileURLToPath(RESULTS_PATH)}`,
+    );
   }
 }

@@ -2,28 +2,40 @@
  * The benchmark runner: `npm run bench [-- [--quick] [filter ...]]`.
  *
  * Runs every bench/*.bench.ts (each default-exports a BenchScenario), or those
- * whose file name contains one of the filters; prints the machine, a progress
- * line, one table per scenario; writes bench/results/latest.json. `--quick`
- * (also when CI is set) asks scenarios for a short, noisier run. A scenario that
- * throws is reported and the others still run; the exit code is non-zero only
- * when one crashed. Skipped scenarios (no server) do not fail the run.
+ * whose file name contains one of the filters. Prints the machine and the plan
+ * with its expected duration first, a progress line with an ETA, one table per
+ * scenario; writes bench/results/latest.json and one SVG chart per table
+ * (bench/results/<table>.svg) for a full run; a quick or filtered run writes
+ * bench/results/partial.tmp.json and its charts to a temporary directory.
+ *
+ * Order cannot matter: an `isolated` scenario has every measurement (one subject,
+ * one case, one repetition) in a fresh child process, interleaved (each repetition
+ * rotates the subjects' order); a `run` scenario runs whole in a fresh child process.
+ * `--quick` (also when CI is set) asks scenarios for a short, noisier run. A scenario
+ * that fails is reported and the others still run; the exit code is non-zero only
+ * when one failed. Skipped scenarios (no server) do not fail the run.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeMachine, machineInfo } from './lib/machine.js';
+import { CHILD_OVERHEAD_MS, duration, Eta, type PlanStep } from './lib/plan.js';
 import { RESULTS_PATH, type ResultsFile } from './lib/results-file.js';
+import { groupKey, roleOf, speedRatio } from './lib/roles.js';
+import { runChild } from './lib/spawn-child.js';
+import { median, round } from './lib/stats.js';
+import { chartFile, renderSvg } from './lib/svg-chart.js';
 import { groupByScenario, textTable } from './lib/table.js';
-import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
+import type { BenchContext, BenchResult, BenchSample, BenchScenario, IsolatedBench } from './lib/types.js';
 
 const USAGE =
   'usage: npm run bench -- [--quick] [filter ...]   (a filter matches part of a bench/*.bench.ts file name)';
-/** A scenario that runs longer is reported as failed and the runner moves on. */
+/** A `run` scenario that runs longer is reported as failed and the runner moves on. */
 const SCENARIO_TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS) || 15 * 60_000;
-
-class ScenarioTimeout extends Error {
-  override name = 'ScenarioTimeout';
-}
+/** Estimate for a `run` scenario with no estimate and no earlier full run. */
+const UNKNOWN_MS = 60_000;
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
@@ -45,11 +57,12 @@ const ci =
   process.env.CI !== 'false' &&
   process.env.CI !== '0';
 const quick = flags.includes('--quick') || ci;
+const full = filters.length === 0 && !quick;
 
 const progress = createProgress();
 const machine = machineInfo();
 console.log(describeMachine(machine));
-console.log(`${quick ? 'quick run (--quick or CI): fewer repetitions, shorter measurements' : 'full run'}\n`);
+console.log(`${quick ? 'quick run (--quick or CI): fewer repetitions, shorter measurements' : 'full run'}`);
 
 const files = (await readdir(benchDir))
   .filter((f) => f.endsWith('.bench.ts'))
@@ -60,74 +73,286 @@ if (files.length === 0) {
   process.exit(2);
 }
 
-const started = performance.now();
-const out: ResultsFile = { machine, quick, filters, durationMs: 0, results: [], skipped: [], failed: [] };
-let timedOut = false;
+const previous = await readPrevious();
+const out: ResultsFile = {
+  machine,
+  quick,
+  filters,
+  durationMs: 0,
+  results: [],
+  skipped: [],
+  failed: [],
+  durations: {},
+};
 
+// ---- the plan: load every scenario, ask which skip, estimate the rest
+interface Planned {
+  file: string;
+  scenario: BenchScenario;
+  expectedMs: number;
+  steps: number;
+}
+const planned: Planned[] = [];
+progress.show('planning: loading scenarios and checking servers');
 for (const file of files) {
-  const label = basename(file, '.bench.ts');
-  let name = label;
+  let name = basename(file, '.bench.ts');
   try {
     const scenario = await loadScenario(file);
     name = scenario.name;
     const reason = await scenario.skip?.();
     if (reason) {
-      progress.clear();
-      console.log(`${name}: skipped (${reason})\n`);
       out.skipped.push({ scenario: name, reason });
       continue;
     }
-    const sceneStart = performance.now();
-    const ctx: BenchContext = {
-      quick,
-      progress: (message) => progress.show(`${name} ${elapsed(sceneStart)} ${message}`),
-    };
-    progress.show(`${name} starting`);
-    const results = await withTimeout(scenario.run(ctx), SCENARIO_TIMEOUT_MS, name);
-    checkResults(name, results);
+    planned.push({ file, scenario, ...estimate(scenario) });
+  } catch (error) {
+    fail(name, error);
+  }
+}
+progress.clear();
+const plan: PlanStep[] = planned.map((p) => ({ label: p.scenario.name, expectedMs: p.expectedMs }));
+const totalMs = plan.reduce((sum, s) => sum + s.expectedMs, 0);
+console.log(`\nplan (${planned.length} scenarios, expected ${duration(totalMs)}):`);
+for (const p of planned) {
+  const how = p.scenario.isolated ? `${p.steps} measurements, each in a fresh process` : 'one fresh process';
+  console.log(`  ${p.scenario.name.padEnd(22)} ~${duration(p.expectedMs).padStart(6)}  ${how}`);
+}
+for (const s of out.skipped) console.log(`  ${s.scenario.padEnd(22)} skipped (${s.reason})`);
+console.log('');
+
+const eta = new Eta(totalMs);
+const started = performance.now();
+for (const p of planned) {
+  const name = p.scenario.name;
+  const sceneStart = performance.now();
+  try {
+    const results = p.scenario.isolated
+      ? await runIsolated(p.file, name, p.scenario.isolated)
+      : await runWhole(p.file, name, p.expectedMs);
     progress.clear();
-    for (const [scenarioName, rows] of groupByScenario(results)) {
-      console.log(`${scenarioName} (${elapsed(sceneStart)})\n${textTable(rows)}\n`);
+    for (const [table, rows] of groupByScenario(results)) {
+      console.log(`${table} (${elapsed(sceneStart)})\n${textTable(rows)}\n`);
     }
     if (results.length === 0) console.log(`${name}: no results\n`);
     out.results.push(...results);
   } catch (error) {
-    progress.clear();
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    console.error(`${name}: FAILED\n${text}\n`);
-    out.failed.push({ scenario: name, error: error instanceof Error ? error.message : String(error) });
-    if (error instanceof ScenarioTimeout) timedOut = true;
+    fail(name, error);
   }
+  out.durations![name] = Math.round(performance.now() - sceneStart);
 }
 
 out.durationMs = Math.round(performance.now() - started);
 // a filtered or quick run must not overwrite the full results the README is made from
-const resultsPath = filters.length === 0 && !quick ? RESULTS_PATH : new URL('partial.tmp.json', RESULTS_PATH);
+const resultsPath = full ? RESULTS_PATH : new URL('partial.tmp.json', RESULTS_PATH);
 await mkdir(new URL('.', RESULTS_PATH), { recursive: true });
 await writeFile(resultsPath, `${JSON.stringify(out, null, 2)}\n`);
+const chartDir = full
+  ? fileURLToPath(new URL('.', RESULTS_PATH))
+  : `${os.tmpdir()}/cistern-bench-charts-${process.pid}/`;
+const charts = await writeCharts(out.results, chartDir);
 progress.clear();
 const summary = [
   `${out.results.length} results`,
   `${out.skipped.length} skipped`,
   `${out.failed.length} failed`,
 ];
-console.log(`${summary.join(', ')} in ${elapsed(started)}; wrote ${fileURLToPath(resultsPath)}`);
+console.log(`${summary.join(', ')} in ${elapsed(started)} (planned ${duration(totalMs)})`);
+console.log(`wrote ${fileURLToPath(resultsPath)}${charts > 0 ? ` and ${charts} charts in ${chartDir}` : ''}`);
 
 if (out.failed.length > 0) process.exitCode = 1;
-if (timedOut) process.exit();
-// A scenario that left a socket or timer behind must not keep the runner alive.
+// A scenario that left a socket or timer behind in this process must not keep the runner alive.
 setTimeout(() => {
   console.error('a scenario left handles open; exiting');
   process.exit();
 }, 2000).unref();
 
+// ---- helpers
+
 async function loadScenario(file: string): Promise<BenchScenario> {
   const mod = (await import(pathToFileURL(`${benchDir}${file}`).href)) as { default?: BenchScenario };
   const scenario = mod.default;
-  if (!scenario || typeof scenario.name !== 'string' || typeof scenario.run !== 'function') {
-    throw new TypeError(`${file} must default-export a BenchScenario ({ name, run, skip? })`);
+  if (
+    !scenario ||
+    typeof scenario.name !== 'string' ||
+    (typeof scenario.run !== 'function') === (scenario.isolated === undefined)
+  ) {
+    throw new TypeError(
+      `${file} must default-export a BenchScenario ({ name, skip?, and either isolated or run })`,
+    );
   }
   return scenario;
+}
+
+function estimate(s: BenchScenario): { expectedMs: number; steps: number } {
+  if (s.isolated) {
+    const iso = s.isolated;
+    const steps = iso
+      .cases(quick)
+      .reduce((n, c) => n + (c.subjects ?? iso.subjects).length * iso.repetitions(quick), 0);
+    return { expectedMs: steps * (iso.measureMs(quick) + CHILD_OVERHEAD_MS), steps };
+  }
+  const known = s.estimateMs?.(quick) ?? (quick ? undefined : previous?.durations?.[s.name]);
+  return { expectedMs: (known ?? UNKNOWN_MS) + CHILD_OVERHEAD_MS, steps: 1 };
+}
+
+async function runWhole(file: string, name: string, expectedMs: number): Promise<BenchResult[]> {
+  eta.begin(expectedMs);
+  progress.show(`${name} starting · ${eta.text()}`);
+  const start = performance.now();
+  try {
+    const results = await runChild({
+      file: `${benchDir}${file}`,
+      mode: 'run',
+      quick,
+      timeoutMs: SCENARIO_TIMEOUT_MS,
+      onProgress: (m) => progress.show(`${name} ${elapsed(start)} ${m} · ${eta.text()}`),
+    });
+    checkResults(name, results);
+    return results;
+  } finally {
+    eta.end();
+  }
+}
+
+async function runIsolated(file: string, name: string, iso: IsolatedBench): Promise<BenchResult[]> {
+  const cases = iso.cases(quick);
+  const repetitions = iso.repetitions(quick);
+  const stepMs = iso.measureMs(quick) + CHILD_OVERHEAD_MS;
+  const total = cases.reduce((n, c) => n + (c.subjects ?? iso.subjects).length * repetitions, 0);
+  const ctx: BenchContext = { quick, progress: (m) => progress.show(`${name} ${m} · ${eta.text()}`) };
+  const prepared = iso.setup ? await iso.setup(quick) : undefined;
+  const results: BenchResult[] = [];
+  const errors: string[] = [];
+  let done = 0;
+  try {
+    for (let ci = 0; ci < cases.length; ci++) {
+      const c = cases[ci];
+      const subjects = c.subjects ?? iso.subjects;
+      const samples = new Map<string, BenchSample[]>(subjects.map((s) => [s, []]));
+      const label = Object.values(c.params).join(' ');
+      for (let rep = 0; rep < repetitions; rep++) {
+        for (let k = 0; k < subjects.length; k++) {
+          const subject = subjects[(k + rep) % subjects.length];
+          const step = `[${++done}/${total}] ${c.scenario} ${label}: ${subject} (repetition ${rep + 1}/${repetitions})`;
+          eta.begin(stepMs);
+          progress.show(`${name} ${step} · ${eta.text()}`);
+          try {
+            const sample = (await runChild({
+              file: `${benchDir}${file}`,
+              mode: 'measure',
+              caseIndex: ci,
+              subject,
+              quick,
+              data: prepared?.data,
+              repetition: rep,
+              timeoutMs: stepMs * 4 + 60_000,
+              onProgress: (m) => progress.show(`${name} ${step} ${m} · ${eta.text()}`),
+            })) as BenchSample;
+            checkSample(name, sample);
+            samples.get(subject)!.push(sample);
+          } catch (error) {
+            errors.push(
+              `${c.scenario} ${label} ${subject}: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          } finally {
+            eta.end();
+          }
+        }
+      }
+      results.push(...rowsOf(c.scenario, c.params, samples));
+    }
+    if (iso.references) {
+      progress.show(`${name} reference rows · ${eta.text()}`);
+      results.push(...(await iso.references(ctx)));
+    }
+  } finally {
+    await prepared?.teardown();
+  }
+  addRatios(results);
+  if (errors.length > 0) {
+    out.results.push(...results);
+    throw new Error(`${errors.length} measurement(s) failed:\n  ${errors.join('\n  ')}`);
+  }
+  return results;
+}
+
+/** Median of every figure over the repetitions, plus the spread of the main one. */
+function rowsOf(
+  scenario: string,
+  params: Record<string, number | string>,
+  samples: Map<string, BenchSample[]>,
+): BenchResult[] {
+  const rows: BenchResult[] = [];
+  for (const [subject, list] of samples) {
+    if (list.length === 0) continue;
+    const values = list.map((s) => s.value);
+    const mid = median(values);
+    const extra: Record<string, number> = {};
+    const keys = [...new Set(list.flatMap((s) => Object.keys(s.extra ?? {})))];
+    for (const k of keys) {
+      const xs = list.flatMap((s) => (s.extra?.[k] === undefined ? [] : [s.extra[k]]));
+      if (xs.length > 0) extra[k] = round(median(xs));
+    }
+    if (list.length > 1)
+      extra.spreadPct = round(((Math.max(...values) - Math.min(...values)) / mid) * 100, 2);
+    rows.push({ scenario, subject, params: { ...params }, value: round(mid), unit: list[0].unit, extra });
+  }
+  return rows;
+}
+
+/** `vsFloor` and `vsBestPeer`: speed relative to the floor and to the best peer of the same group (> 1: faster). */
+function addRatios(results: BenchResult[]): void {
+  const groups = new Map<string, BenchResult[]>();
+  for (const r of results) {
+    const key = `${r.scenario} ${groupKey(r)}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const rows of groups.values()) {
+    const unit = rows[0].unit;
+    const best = (role: string) =>
+      rows
+        .filter((r) => roleOf(r) === role && r.value > 0)
+        .reduce<BenchResult | undefined>(
+          (b, r) => (!b || speedRatio(r.value, b.value, unit) > 1 ? r : b),
+          undefined,
+        );
+    const floor = best('floor');
+    const peer = best('peer');
+    for (const r of rows) {
+      if (roleOf(r) === 'reference') continue;
+      r.extra ??= {};
+      if (floor && r !== floor) r.extra.vsFloor = round(speedRatio(r.value, floor.value, unit));
+      if (peer && roleOf(r) !== 'peer') r.extra.vsBestPeer = round(speedRatio(r.value, peer.value, unit));
+    }
+  }
+}
+
+async function writeCharts(results: readonly BenchResult[], dir: string): Promise<number> {
+  let n = 0;
+  await mkdir(dir, { recursive: true });
+  for (const [table, rows] of groupByScenario(results)) {
+    const svg = renderSvg(table, rows);
+    if (svg === undefined) continue;
+    await writeFile(`${dir}${chartFile(table)}`, svg);
+    n++;
+  }
+  return n;
+}
+
+async function readPrevious(): Promise<ResultsFile | undefined> {
+  if (!existsSync(RESULTS_PATH)) return undefined;
+  try {
+    return JSON.parse(await readFile(RESULTS_PATH, 'utf8')) as ResultsFile;
+  } catch {
+    return undefined;
+  }
+}
+
+function fail(name: string, error: unknown): void {
+  progress.clear();
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  console.error(`${name}: FAILED\n${text}\n`);
+  out.failed.push({ scenario: name, error: error instanceof Error ? error.message : String(error) });
 }
 
 function checkResults(name: string, results: unknown): asserts results is BenchResult[] {
@@ -139,13 +364,10 @@ function checkResults(name: string, results: unknown): asserts results is BenchR
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ScenarioTimeout(`${name} ran longer than ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+function checkSample(name: string, s: BenchSample): void {
+  if (typeof s?.value !== 'number' || typeof s.unit !== 'string') {
+    throw new TypeError(`${name}: measure() must resolve { value: number, unit: string, extra? }`);
+  }
 }
 
 function elapsed(since: number): string {

@@ -17,9 +17,13 @@
  *   telemetry with the SDK / no SDK / `telemetry: false` plus the two pool
  *   histogram values cistern records per checkout (wait time, use time) by hand.
  *
- * Each repetition runs every subject once (rotated order); the figure is the median
- * client CPU (process.cpuUsage) per operation. `cisternOwnUs` is cistern minus the
- * hand-made SDK calls; `sdkUs` the hand-made calls minus the bare baseline.
+ * Each repetition runs every subject once (in a shuffled order, a forced GC before each
+ * so no subject pays for the previous one's garbage); the figure is the median
+ * client CPU (process.cpuUsage) per operation. Differences are paired: per
+ * repetition, then the median. `cisternOwnUs` is cistern minus the hand-made SDK
+ * calls (the floor); `sdkUs` the hand-made calls minus the bare baseline. The
+ * "A/A control" subjects repeat the baselines: their `overheadUs` is the noise of
+ * the run, the resolution below which a difference means nothing.
  */
 import { type Attributes, context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -28,7 +32,7 @@ import { observedSql } from '../src/drivers/postgres/observed-sql.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
 import type { ConnectContext, Driver, DriverTarget, QueryObserver } from '../src/pool/driver.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
-import { discardingProviders } from './lib/discarding-sdk.js';
+import { discardingProviders, floorHistograms } from './lib/discarding-sdk.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
@@ -89,8 +93,9 @@ interface Subject {
 const scenario: BenchScenario = {
   name: 'telemetry-cpu',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
-    const repetitions = ctx.quick ? 3 : 9;
-    const opsPerRun = ctx.quick ? 3000 : 20000;
+    // many short interleaved runs: on a loaded machine the median of 21 is steadier than of 9 long ones
+    const repetitions = ctx.quick ? 3 : 21;
+    const opsPerRun = ctx.quick ? 3000 : 6000;
 
     const { tracerProvider, meterProvider } = discardingProviders();
     const manager = new AsyncLocalStorageContextManager().enable();
@@ -106,15 +111,14 @@ const scenario: BenchScenario = {
       createPool(driver, { name, size: 1, maxOverflow: 0, minIdle: 1, prePing: false, telemetry });
     const pools = {
       off: poolOf('cpu-off', false),
+      offAgain: poolOf('cpu-off-again', false),
       sdk: poolOf('cpu-sdk', { tracerProvider, meterProvider }),
       noSdk: poolOf('cpu-nosdk', undefined),
     };
 
     const tracer = tracerProvider.getTracer('bench-hand-made');
     const meter = meterProvider.getMeter('bench-hand-made');
-    const operationDuration = meter.createHistogram('db.client.operation.duration', { unit: 's' });
-    const waitTime = meter.createHistogram('db.client.connection.wait_time', { unit: 's' });
-    const useTime = meter.createHistogram('db.client.connection.use_time', { unit: 's' });
+    const { operationDuration, waitTime, useTime } = floorHistograms(meter);
     const description = describeQuery({ text: 'select 1' }, TARGET, 'cpu-sdk', true);
     const spanOptions = { kind: SpanKind.CLIENT, attributes: description.spanAttributes };
     const poolAttributes: Attributes = { 'db.client.connection.pool.name': 'cpu-off' };
@@ -128,6 +132,8 @@ const scenario: BenchScenario = {
 
       const subjects: Subject[] = [
         { path: 'query', name: 'raw postgres.js', op: () => run(raw`select 1`), cpuUs: [] },
+        // the same subject twice: how far apart two identical subjects land in this run (the noise)
+        { path: 'query', name: 'raw postgres.js (A/A control)', op: () => run(raw`select 1`), cpuUs: [] },
         { path: 'query', name: 'cistern, no SDK', op: () => run(noSdkSql`select 1`), cpuUs: [] },
         { path: 'query', name: 'cistern, SDK', op: () => run(sdkSql`select 1`), cpuUs: [] },
         {
@@ -148,6 +154,12 @@ const scenario: BenchScenario = {
           cpuUs: [],
         },
         { path: 'pool', name: 'telemetry off', op: () => pools.off.use(nothing), cpuUs: [] },
+        {
+          path: 'pool',
+          name: 'telemetry off (A/A control)',
+          op: () => pools.offAgain.use(nothing),
+          cpuUs: [],
+        },
         { path: 'pool', name: 'cistern, no SDK', op: () => pools.noSdk.use(nothing), cpuUs: [] },
         { path: 'pool', name: 'cistern, SDK', op: () => pools.sdk.use(nothing), cpuUs: [] },
         {
@@ -165,7 +177,9 @@ const scenario: BenchScenario = {
         },
       ];
 
+      const gc = (globalThis as { gc?: () => void }).gc;
       const measure = async (s: Subject, n: number): Promise<number> => {
+        gc?.(); // collect the previous subject's garbage outside this measurement (npm run bench passes --expose-gc)
         const cpu0 = process.cpuUsage();
         for (let i = 0; i < n; i++) await s.op();
         await tracerProvider.forceFlush(); // export this subject's spans inside its own measurement
@@ -176,27 +190,42 @@ const scenario: BenchScenario = {
         ctx.progress(`warming up ${s.path}: ${s.name}`);
         await measure(s, opsPerRun / 4);
       }
+      // a fresh random order per repetition: with a fixed rotation every subject always follows the
+      // same one and inherits its leftovers (a heavy SDK subject inflated the baseline after it)
+      let seed = 0x2545f491;
+      const random = () => {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return (seed >>> 0) / 2 ** 32;
+      };
       for (let rep = 0; rep < repetitions; rep++) {
-        for (let k = 0; k < subjects.length; k++) {
-          const s = subjects[(rep + k) % subjects.length];
+        const order = [...subjects];
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+        for (const s of order) {
           ctx.progress(`repetition ${rep + 1}/${repetitions}: ${s.path}: ${s.name}`);
           s.cpuUs.push(await measure(s, opsPerRun));
         }
       }
 
-      const cpu = (name: string, path: Subject['path']) =>
-        median(subjects.find((s) => s.path === path && s.name === name)!.cpuUs);
-      const bases = { query: cpu('raw postgres.js', 'query'), pool: cpu('telemetry off', 'pool') };
+      const runs = (name: string, path: Subject['path']) =>
+        subjects.find((s) => s.path === path && s.name === name)!.cpuUs;
+      // differences are paired per repetition (both measured in the same round, seconds apart), then the median
+      const paired = (a: number[], b: number[]) => median(a.map((x, i) => x - b[i]));
+      const bases = { query: runs('raw postgres.js', 'query'), pool: runs('telemetry off', 'pool') };
       const handMade = {
-        query: cpu('hand-made span + histogram', 'query'),
-        pool: cpu('off + hand-made wait/use histograms', 'pool'),
+        query: runs('hand-made span + histogram', 'query'),
+        pool: runs('off + hand-made wait/use histograms', 'pool'),
       };
       return subjects.map((s) => {
         const value = median(s.cpuUs);
-        const extra: Record<string, number> = { overheadUs: round(value - bases[s.path]) };
-        if (s.name === 'cistern, SDK') extra.cisternOwnUs = round(value - handMade[s.path]);
+        const extra: Record<string, number> = { overheadUs: round(paired(s.cpuUs, bases[s.path])) };
+        if (s.name === 'cistern, SDK') extra.cisternOwnUs = round(paired(s.cpuUs, handMade[s.path]));
         if (s.name.startsWith('hand-made') || s.name.startsWith('off + hand-made'))
-          extra.sdkUs = round(value - bases[s.path]);
+          extra.sdkUs = round(paired(s.cpuUs, bases[s.path]));
         return {
           scenario: 'telemetry-cpu',
           subject: `${s.path}: ${s.name}`,

@@ -43,7 +43,7 @@ import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
-import { discardingProviders } from './lib/discarding-sdk.js';
+import { discardingProviders, floorHistograms } from './lib/discarding-sdk.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
@@ -135,9 +135,7 @@ function handMadeTelemetry(
 ): RunQuery {
   const tracer = tracerProvider.getTracer('bench-floor');
   const meter = meterProvider.getMeter('bench-floor');
-  const operationDuration = meter.createHistogram('db.client.operation.duration', { unit: 's' });
-  const waitTime = meter.createHistogram('db.client.connection.wait_time', { unit: 's' });
-  const useTime = meter.createHistogram('db.client.connection.use_time', { unit: 's' });
+  const { operationDuration, waitTime, useTime } = floorHistograms(meter);
   const u = new URL(PG_URL);
   const description = describeQuery(
     { text: 'select 1' },

@@ -3,6 +3,10 @@
  * core (src/pool, free of OpenTelemetry) with telemetry when
  * `@opentelemetry/api` is installed; without it the pool works the same.
  */
+
+import { Cluster, type ClusterOptions } from './cluster/index.js';
+import { composeInstrumentation } from './diagnostics/compose.js';
+import { instrumentDiagnostics } from './diagnostics/instrument-diagnostics.js';
 import type { Driver } from './pool/driver.js';
 import { Pool } from './pool/pool.js';
 import type { PoolInstrumentation, PoolOptions } from './pool/types.js';
@@ -18,9 +22,34 @@ const instrumenter: Instrumenter | undefined = await import(telemetryModule).the
 
 /** Create a pool of `driver` connections. Options are validated; an invalid one throws `PoolConfigError`. */
 export function createPool<C>(driver: Driver<C>, options?: PoolOptions): Pool<C> {
-  return new Pool(driver, options, instrumenter);
+  return new Pool(driver, options, instrument);
 }
 
+/** OpenTelemetry (when installed) and diagnostics_channel, composed; neither is built for `telemetry: false`. */
+function instrument(pool: Pool<any>): PoolInstrumentation | undefined {
+  const channels = instrumentDiagnostics(pool);
+  return composeInstrumentation(instrumenter?.(pool), channels);
+}
+
+export {
+  formatQueryLine,
+  logQueries,
+  POOL_CHANNELS,
+  type PoolChannelMessages,
+  QUERY_CHANNEL,
+  type QueryLogOptions,
+  type QueryLogRecord,
+  type QueryLogSink,
+  type QueryMessage,
+  TRANSACTION_CHANNEL,
+  type TransactionMessage,
+} from './diagnostics/index.js';
+/** Create a cluster: one pool per host, writes to the primary, `read` to replicas (see README "Clusters"). */
+export function createCluster<C>(options: ClusterOptions<C>): Cluster<C> {
+  return new Cluster(options, createPool);
+}
+
+export * from './cluster/index.js';
 export type {
   BeginOptions,
   ConnectContext,

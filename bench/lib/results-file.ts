@@ -12,6 +12,8 @@ export interface ResultsFile {
   results: BenchResult[];
   skipped: { scenario: string; reason: string }[];
   failed: { scenario: string; error: string }[];
+  /** Wall time of each scenario in ms (the next run's plan uses it for `run` scenarios without an estimate). */
+  durations?: Record<string, number>;
 }
 
 export const RESULTS_PATH = new URL('../results/latest.json', import.meta.url);

@@ -11,7 +11,7 @@ export class Deque<T> {
   constructor(capacity = 16) {
     let size = 16;
     while (size < capacity) size *= 2;
-    this.#items = new Array(size);
+    this.#items = slots(size);
     this.#mask = size - 1;
   }
 
@@ -99,10 +99,23 @@ export class Deque<T> {
   #grow(): void {
     const old = this.#items;
     const size = old.length * 2;
-    const items = new Array<T | undefined>(size);
+    const items = slots<T>(size);
     for (let i = 0; i < this.#length; i++) items[i] = old[(this.#head + i) & this.#mask];
     this.#items = items;
     this.#mask = size - 1;
     this.#head = 0;
   }
+}
+
+/**
+ * An array of `size` undefined slots, born in the elements kind it keeps for life
+ * (PACKED_ELEMENTS). `new Array(size)` is born HOLEY_SMI_ELEMENTS and changes kind at
+ * its first store, so the deques of a second pool in a process started in another
+ * kind than the first pool's, and every hot path that had seen only the first pool's
+ * arrays deoptimized and went polymorphic (issue 11: the second-pool slowdown).
+ */
+function slots<T>(size: number): (T | undefined)[] {
+  const items: (T | undefined)[] = [];
+  for (let i = 0; i < size; i++) items.push(undefined);
+  return items;
 }

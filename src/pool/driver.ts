@@ -109,6 +109,14 @@ export interface Driver<C> {
    * Return nothing (synchronously) when there is nothing to do: check-in then stays on the fast path.
    */
   reset?(conn: C): Promise<void> | void;
+  /**
+   * Optional, for `allowExitOnIdle`: the pool calls `setIdle(conn, true)` when a connection
+   * goes into the idle list and `setIdle(conn, false)` when it leaves it (checked out,
+   * pinged, closed). A driver lets an idle connection's socket stop holding the process
+   * open (`socket.unref()`) and holds it again when busy (`socket.ref()`). Must not throw
+   * (a throw is ignored).
+   */
+  setIdle?(conn: C, idle: boolean): void;
   /** Cheap synchronous liveness check (e.g. the socket is known closed). */
   isAlive?(conn: C): boolean;
   /** True when `error` means the physical connection is dead (the pool invalidates it and clears). */

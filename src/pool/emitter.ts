@@ -20,10 +20,12 @@ void everyEventListed;
 type ListenerTable = { [K in PoolEventName]?: PoolListener<K>[] };
 
 /**
- * A typed event emitter in which every listener runs isolated: a listener that
- * throws never breaks the pool or the other listeners (tarn's
- * `_executeEventHandlers`). There is no 'error' event that can crash a process;
- * a throwing listener is reported once per listener through `process.emitWarning`.
+ * The pool's events. Owns the listener table and the isolation of listeners: a
+ * listener that throws, or an async listener whose promise rejects, never breaks
+ * the pool or the other listeners (tarn's `_executeEventHandlers`; Node's
+ * EventEmitter `captureRejections` is the precedent for the rejection). There is no
+ * 'error' event that can crash a process; a failing listener is reported once per
+ * listener through `process.emitWarning` (code CISTERN_LISTENER_ERROR).
  */
 export class PoolEmitter {
   protected readonly listeners: ListenerTable = {};
@@ -41,7 +43,8 @@ export class PoolEmitter {
   once<K extends PoolEventName>(event: K, listener: PoolListener<K>): this {
     const wrapper: PoolListener<K> & { listener?: PoolListener<K> } = (payload) => {
       this.off(event, wrapper);
-      listener(payload);
+      // returned, so that a rejection of an async listener is caught like any other
+      return listener(payload);
     };
     // so that off(event, listener) also removes a listener added with once() (as Node's EventEmitter)
     wrapper.listener = listener;
@@ -66,18 +69,24 @@ export class PoolEmitter {
     if (list === undefined) return;
     for (const listener of list) {
       try {
-        listener(payload);
+        const returned: unknown = listener(payload);
+        // an async listener: its rejection would otherwise be unhandled and end the process
+        if (returned !== undefined && typeof (returned as PromiseLike<unknown>)?.then === 'function') {
+          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+            this.#listenerFailed(event, listener, error, 'rejected'),
+          );
+        }
       } catch (error) {
-        this.#listenerFailed(event, listener, error);
+        this.#listenerFailed(event, listener, error, 'threw');
       }
     }
   }
 
-  #listenerFailed(event: string, listener: object, error: unknown): void {
+  #listenerFailed(event: string, listener: object, error: unknown, how: 'threw' | 'rejected'): void {
     if (this.#warned.has(listener)) return;
     this.#warned.add(listener);
     const message = error instanceof Error ? error.message : String(error);
-    process.emitWarning(`a cistern pool '${event}' listener threw (the pool carried on): ${message}`, {
+    process.emitWarning(`a cistern pool '${event}' listener ${how} (the pool carried on): ${message}`, {
       code: 'CISTERN_LISTENER_ERROR',
       detail: error instanceof Error ? error.stack : undefined,
     });

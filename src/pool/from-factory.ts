@@ -1,3 +1,7 @@
+/**
+ * `fromFactory`: an adapter from two async functions (create, destroy; optionally
+ * validate and reset) to a `Driver`, so any resource can be pooled.
+ */
 import type { Driver, DriverTarget } from './driver.js';
 
 /** Two async functions (and optionally two more) that make any resource poolable. */

@@ -1,3 +1,8 @@
+/**
+ * Pool options: the defaults and their validation. Owns the one place an option is
+ * checked; a bad value throws `PoolConfigError` naming the option, the value and what
+ * is allowed. The README's options table is checked against `DEFAULTS`.
+ */
 import type { DriverTarget } from './driver.js';
 import { PoolConfigError } from './errors.js';
 import type { PoolOptions, ResolvedPoolOptions } from './types.js';
@@ -19,10 +24,11 @@ export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
   leakTimeoutMs: 0,
   resetOnReturn: true,
   telemetry: {},
+  allowExitOnIdle: false,
 };
 
 const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'name']);
-const TELEMETRY_KEYS = new Set(['tracerProvider', 'meterProvider', 'captureQueryText']);
+const TELEMETRY_KEYS = new Set(['tracerProvider', 'meterProvider', 'captureQueryText', 'logQueries']);
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -107,6 +113,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
   const maxWaiting = integer(options, 'maxWaiting', { min: 0, infinity: true });
   const leakTimeoutMs = integer(options, 'leakTimeoutMs', { min: 0 });
   const resetOnReturn = boolean(options, 'resetOnReturn');
+  const allowExitOnIdle = boolean(options, 'allowExitOnIdle');
 
   let order: 'lifo' | 'fifo' = DEFAULTS.order;
   if (options.order !== undefined) {
@@ -126,7 +133,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
         if (!TELEMETRY_KEYS.has(key)) {
           throw new PoolConfigError(
             `telemetry.${key}`,
-            `unknown pool option telemetry.${key}: allowed are tracerProvider, meterProvider, captureQueryText`,
+            `unknown pool option telemetry.${key}: allowed are tracerProvider, meterProvider, captureQueryText, logQueries`,
           );
         }
       }
@@ -154,5 +161,6 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
     leakTimeoutMs,
     resetOnReturn,
     telemetry,
+    allowExitOnIdle,
   };
 }

@@ -1,6 +1,41 @@
-import { now } from './clock.js';
+/**
+ * The pool core: the state of every connection and the pump.
+ *
+ * Owns: the connection records and the transition function `#move`, the ONLY writer
+ * of a record's state and of the per-state count table that `stats()`, the drain
+ * check and the pump read; the idle list; the pump (`#pump`), which every event
+ * (acquire, check-in, connect done or failed, ping done or failed, timer fired,
+ * clear, close) ends in, in the manner of tarn's `_tryAcquireOrCreate` and the
+ * MongoDB driver's `processWaitQueue`; connect backoff; pre-ping, reset, recycling,
+ * the sweeper; clear and close.
+ *
+ * Does not own (see docs/architecture.md): the waiting line (wait-queue.ts), `use` and
+ * `transaction` (loans.ts), calls into the driver (driver-calls.ts), events
+ * (emitter.ts), option validation (options.ts).
+ */
+import { now, preciseNow } from './clock.js';
+import {
+  ABANDONED,
+  CLOSED,
+  CONNECTING,
+  Conn,
+  type ConnState,
+  IDLE,
+  newStateCounts,
+  PINGING,
+  RESETTING,
+  USED,
+} from './connection-record.js';
 import { Deque } from './deque.js';
-import type { ConnectContext, Driver } from './driver.js';
+import type { Driver } from './driver.js';
+import {
+  checkDriver,
+  DriverCalls,
+  errorMessage,
+  RESET_DONE,
+  RESET_THREW,
+  timerDelay,
+} from './driver-calls.js';
 import { PoolEmitter } from './emitter.js';
 import {
   abortReason,
@@ -13,6 +48,7 @@ import {
   PoolQueueFullError,
   PoolTimeoutError,
 } from './errors.js';
+import { type LoanHandle, transaction, use } from './loans.js';
 import { resolveOptions } from './options.js';
 import type {
   AcquireOptions,
@@ -24,66 +60,13 @@ import type {
   PoolStats,
   ResolvedPoolOptions,
   TransactionOptions,
-  TransactionScope,
 } from './types.js';
-import { WaiterHeap } from './waiter-heap.js';
-
-// A connection's state is simply where it is (postgres.js `move(c, queue)`).
-const IDLE = 0;
-const USED = 1;
-const PINGING = 2;
-const RESETTING = 3;
-const CLOSED = 4;
-/** Closed by `close()` after its timeout while a caller still held it; a later release is a no-op. */
-const ABANDONED = 5;
-
-class Conn<C> {
-  state = IDLE;
-  uses = 0;
-  checkedOutAt = 0;
-  waitMs = 0;
-  dead = false;
-  deadError: unknown = undefined;
-  leakReported = false;
-  stack: string | undefined = undefined;
-  constructor(
-    readonly id: number,
-    readonly conn: C,
-    public generation: number,
-    readonly createdAt: number,
-    readonly expiresAt: number,
-    public lastUsedAt: number,
-  ) {}
-}
-
-/** One caller waiting in `acquire`. Fixed shape, no timer of its own. */
-export class Waiter<C> {
-  settled = false;
-  resolve!: (conn: C) => void;
-  reject!: (error: unknown) => void;
-  signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
-  stack: string | undefined = undefined;
-  heapIndex = -1;
-  constructor(
-    readonly start: number,
-    readonly timeoutMs: number,
-  ) {}
-  /** Computed, not stored: a stored double costs a heap number per waiter. */
-  get deadline(): number {
-    return this.start + this.timeoutMs;
-  }
-}
-
-const PING_FALSE = 'the driver reported the connection dead (ping returned false)';
+import { type Waiter, WaitQueue } from './wait-queue.js';
 
 /**
- * The pool core: owns physical connections one by one through a {@link Driver}.
- *
- * Every event (acquire, check-in, connect done or failed, ping done or failed,
- * timer fired, clear, close) changes state in one place and then runs one pump
- * (`#pump`), in the manner of tarn's `_tryAcquireOrCreate` and the MongoDB
- * driver's `processWaitQueue`.
+ * A pool of connections opened one by one through a {@link Driver}: the public
+ * surface (`acquire`, `release`, `invalidate`, `use`, `transaction`, `clear`, `close`,
+ * `ready`, `stats`, events) and the state machine behind it.
  */
 export class Pool<C> extends PoolEmitter {
   readonly driver: Driver<C>;
@@ -98,36 +81,36 @@ export class Pool<C> extends PoolEmitter {
   readonly #maxUses: number;
   readonly #leakMs: number;
   readonly #reset: boolean;
+  /** Tell the driver when a connection goes idle or busy (`allowExitOnIdle`). */
+  readonly #idleHook: boolean;
   readonly #instr: PoolInstrumentation | undefined;
+  readonly #calls: DriverCalls<C>;
+  readonly #queue: WaitQueue<C>;
+  readonly #loans: LoanHandle<C>;
 
+  /** Records of connections the driver opened, by the driver's connection. */
   readonly #records = new Map<C, Conn<C>>();
+  /** The records in state IDLE, in check-in order. */
   readonly #idle = new Deque<Conn<C>>();
-  readonly #waiters = new Deque<Waiter<C>>();
-  /** Waiters with a per-call timeout (the others expire in arrival order from the head of `#waiters`). */
-  readonly #custom = new WaiterHeap<C, Waiter<C>>();
-  readonly #closing = new Set<Promise<void>>();
+  /** How many records are in each state; written only by `#move`. */
+  readonly #n = newStateCounts();
 
-  #live = 0;
-  #open = 0;
-  #used = 0;
-  #pinging = 0;
-  #resetting = 0;
-  #connecting = 0;
   #generation = 0;
   #nextId = 0;
-  #connectFailures = 0;
   #lastConnectError: unknown = undefined;
+  /** Connect backoff: rounds of connects that failed in a row (reset by a success). */
+  #failedRounds = 0;
+  /** The current connect round; a failure of a connect started in an older round does not back off again. */
+  #round = 0;
+  /** No connect before this time (precise clock); 0 when not backing off. */
   #backoffUntil = 0;
   #backoffTimer: NodeJS.Timeout | undefined = undefined;
-  #timer: NodeJS.Timeout | undefined = undefined;
-  #timerAt = Number.POSITIVE_INFINITY;
   #sweeper: NodeJS.Timeout | undefined = undefined;
   #pumping = false;
   #pumpAgain = false;
   #closed = false;
   #closePromise: Promise<void> | undefined = undefined;
   #drained: (() => void) | undefined = undefined;
-  #connectAborts = new Set<AbortController>();
   #ready: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(
@@ -150,9 +133,59 @@ export class Pool<C> extends PoolEmitter {
     this.#maxUses = resolved.maxUses;
     this.#leakMs = resolved.leakTimeoutMs;
     this.#reset = resolved.resetOnReturn && typeof driver.reset === 'function';
+    this.#idleHook = resolved.allowExitOnIdle && typeof driver.setIdle === 'function';
+    this.#calls = new DriverCalls(driver);
+    this.#queue = new WaitQueue<C>(resolved.acquireTimeoutMs, {
+      onGiveUp: (_waiter, reason, error, waitMs) => {
+        if (this.listeners.checkoutFailed !== undefined)
+          this.emit('checkoutFailed', { reason, error, waitMs });
+      },
+      timeoutError: (waiter) => this.#timeoutError(waiter),
+    });
     this.#instr = resolved.telemetry === false || instrument === undefined ? undefined : instrument(this);
+    this.#loans = {
+      calls: this.#calls,
+      instr: this.#instr,
+      acquire: (o) => this.acquire(o),
+      record: (conn) => this.#records.get(conn)!,
+      finish: (rec, checkout, error) => this.#finish(rec, checkout, error),
+      discard: (rec, checkout, error) => {
+        if (rec.state === USED && rec.uses === checkout) {
+          this.#invalidateCheckedOut(rec, error);
+          this.#pump();
+        }
+      },
+    };
     this.#startSweeper();
     if (resolved.minIdle > 0) queueMicrotask(() => this.#pump());
+  }
+
+  // ---------------------------------------------------------------- the transition function
+
+  /**
+   * Move `rec` to state `to`: the one writer of `rec.state` and of the count table.
+   * A record leaving IDLE must already be out of the idle list (the caller took it
+   * from there); a record entering IDLE is appended to it here.
+   */
+  #move(rec: Conn<C>, to: ConnState): void {
+    const from = rec.state;
+    const n = this.#n;
+    if (from < CLOSED) n[from]--;
+    n[to]++;
+    rec.state = to;
+    if (to === IDLE) {
+      this.#idle.push(rec);
+      if (this.#idleHook) this.#calls.setIdle(rec.conn, true);
+    } else if (from === IDLE && this.#idleHook) {
+      this.#calls.setIdle(rec.conn, false);
+    }
+    if (this.#drained !== undefined && to >= CLOSED) this.#checkDrained();
+  }
+
+  /** Open connections: idle, checked out, being pinged or reset. */
+  #open(): number {
+    const n = this.#n;
+    return n[IDLE] + n[USED] + n[PINGING] + n[RESETTING];
   }
 
   // ---------------------------------------------------------------- acquire
@@ -163,7 +196,7 @@ export class Pool<C> extends PoolEmitter {
     if (options !== undefined && options.signal?.aborted) {
       return this.#failFast('aborted', abortReason(options.signal));
     }
-    if (this.#live === 0 && this.#idle.length > 0) {
+    if (this.#queue.length === 0 && this.#idle.length > 0) {
       const rec = this.#takeReadyIdle();
       if (rec !== undefined) {
         this.#checkout(rec, 0, undefined);
@@ -180,22 +213,22 @@ export class Pool<C> extends PoolEmitter {
     const t = now();
     if (t >= rec.expiresAt) return undefined;
     if (this.#prePing && t - rec.lastUsedAt > this.#window) return undefined;
-    if (this.driver.isAlive !== undefined && !this.#alive(rec)) return undefined;
+    if (this.driver.isAlive !== undefined && !this.#calls.isAlive(rec.conn)) return undefined;
     if (this.#lifo) this.#idle.pop();
     else this.#idle.shift();
     // keep minIdle warm: the fast path skips the pump, so refill here when it dipped
-    if (this.#idle.length < this.options.minIdle && this.#open + this.#connecting < this.#size) {
+    if (this.#idle.length < this.options.minIdle && this.#open() + this.#n[CONNECTING] < this.#size) {
       queueMicrotask(this.#pumpLater);
     }
     return rec;
   }
 
+  /** Hand `rec` (out of the idle list, or fresh, or just checked in) to a caller. */
   #checkout(rec: Conn<C>, waitMs: number, stack: string | undefined): void {
-    rec.state = USED;
+    this.#move(rec, USED);
     rec.uses++;
     rec.waitMs = waitMs;
     rec.checkedOutAt = now();
-    this.#used++;
     if (this.#leakMs > 0) {
       rec.leakReported = false;
       rec.stack = stack ?? captureStack();
@@ -212,8 +245,9 @@ export class Pool<C> extends PoolEmitter {
   #enqueue(options: AcquireOptions | undefined): Promise<C> {
     // Callers a new connection will serve are not queued; the others wait for a release.
     // `maxWaiting` bounds those (generic-pool's `maxWaitingClients` rule).
-    if (this.#live - (this.#max - this.#open) >= this.options.maxWaiting) {
-      const queued = this.#live - (this.#max - this.#open);
+    const open = this.#open();
+    const queued = this.#queue.length - (this.#max - open);
+    if (queued >= this.options.maxWaiting) {
       return this.#failFast(
         'queueFull',
         new PoolQueueFullError(
@@ -223,7 +257,6 @@ export class Pool<C> extends PoolEmitter {
       );
     }
     let timeoutMs = this.options.acquireTimeoutMs;
-    let custom = false;
     const signal = options?.signal;
     if (options !== undefined && options.timeoutMs !== undefined && options.timeoutMs !== timeoutMs) {
       const t = options.timeoutMs;
@@ -236,7 +269,6 @@ export class Pool<C> extends PoolEmitter {
         );
       }
       timeoutMs = t;
-      custom = true;
     }
     // checked before the waiter is queued: a throw after that left a ghost waiter that took a connection
     if (
@@ -247,119 +279,29 @@ export class Pool<C> extends PoolEmitter {
         new PoolConfigError('signal', 'invalid acquire option signal: expected an AbortSignal'),
       );
     }
-    const start = now();
-    const waiter = new Waiter<C>(start, timeoutMs);
-    pendingWaiter = waiter as Waiter<unknown>;
-    const promise = new Promise<C>(bindWaiter);
-    if (this.#leakMs > 0) waiter.stack = captureStack();
-    this.#waiters.push(waiter);
-    // the head timer was let go (unref) when nobody waited; someone waits again
-    if (this.#live++ === 0 && this.#timer !== undefined) this.#timer.ref();
-    if (timeoutMs !== Number.POSITIVE_INFINITY) {
-      if (custom) this.#custom.push(waiter);
-      const deadline = start + timeoutMs;
-      if (deadline < this.#timerAt) this.#armTimer(deadline);
-    }
-    if (signal !== undefined) {
-      waiter.signal = signal;
-      waiter.onAbort = () => this.#giveUp(waiter, 'aborted', abortReason(signal));
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-    }
+    const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
     // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
-    if (this.#idle.length > 0 || this.#open + this.#connecting < this.#max) this.#pump();
+    if (this.#idle.length > 0 || open + this.#n[CONNECTING] < this.#max) this.#pump();
     return promise;
   }
 
-  /** A waiter gives up (timeout, abort, close). It never takes a connection afterwards. */
-  #giveUp(waiter: Waiter<C>, reason: CheckoutFailedReason, error: unknown): void {
-    if (waiter.settled) return;
-    this.#settle(waiter);
-    const waitMs = now() - waiter.start;
-    if (this.listeners.checkoutFailed !== undefined) this.emit('checkoutFailed', { reason, error, waitMs });
-    waiter.reject(error);
-    this.#compact();
+  /** Give the longest waiter `rec`; false when nobody waits. */
+  #handToWaiter(rec: Conn<C>): boolean {
+    const w = this.#queue.take();
+    if (w === undefined) return false;
+    this.#checkout(rec, now() - w.start, w.stack);
+    w.resolve(rec.conn);
+    return true;
   }
 
-  #settle(waiter: Waiter<C>): void {
-    waiter.settled = true;
-    // nobody waits: a still-armed head timer must not keep the process alive
-    if (--this.#live === 0 && this.#timer !== undefined) this.#timer.unref();
-    if (waiter.onAbort !== undefined) {
-      waiter.signal!.removeEventListener('abort', waiter.onAbort);
-      waiter.onAbort = undefined;
-      waiter.signal = undefined;
-    }
-    if (waiter.heapIndex >= 0) this.#custom.remove(waiter);
-  }
-
-  /** Drop settled waiters from the queues once they outnumber the live ones (lazy deletion stays O(1) amortized). */
-  #compact(): void {
-    const q = this.#waiters;
-    if (q.length > 64 && q.length > 2 * this.#live) q.filter(isLive);
-  }
-
-  #nextWaiter(): Waiter<C> | undefined {
-    const q = this.#waiters;
-    let w = q.shift();
-    while (w !== undefined && w.settled) w = q.shift();
-    return w;
-  }
-
-  #hand(rec: Conn<C>, waiter: Waiter<C>): void {
-    this.#settle(waiter);
-    this.#checkout(rec, now() - waiter.start, waiter.stack);
-    waiter.resolve(rec.conn);
-  }
-
-  // ---------------------------------------------------------------- timeouts
-
-  #armTimer(at: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#onTimer(), timerDelay(Math.ceil(at - now())));
-  }
-
-  #onTimer(): void {
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-    const t = performance.now();
-    const q = this.#waiters;
-    const defaultTimeout = this.options.acquireTimeoutMs;
-    let next = Number.POSITIVE_INFINITY;
-    // Waiters with the pool's timeout have monotone deadlines in arrival order: walk from the
-    // head, skipping settled ones and those with their own timeout (they are in the heap).
-    // Collect first: expiring compacts `q`, which would shift the indices under the walk.
-    const expired: Waiter<C>[] = [];
-    for (let i = 0; i < q.length; i++) {
-      const w = q.at(i)!;
-      if (w.settled || w.timeoutMs !== defaultTimeout) continue;
-      if (w.deadline > t) {
-        next = w.deadline;
-        break;
-      }
-      expired.push(w);
-    }
-    for (const w of expired) this.#expire(w);
-    while (q.peek()?.settled) q.shift();
-    for (let w = this.#custom.peek(); w !== undefined; w = this.#custom.peek()) {
-      if (w.deadline > t) {
-        if (w.deadline < next) next = w.deadline;
-        break;
-      }
-      this.#expire(w);
-    }
-    if (next !== Number.POSITIVE_INFINITY) this.#armTimer(next);
-  }
-
-  #expire(waiter: Waiter<C>): void {
+  #timeoutError(waiter: Waiter<C>): PoolTimeoutError {
     const cause = this.#lastConnectError;
-    const error = new PoolTimeoutError(
+    return new PoolTimeoutError(
       `timed out after ${waiter.timeoutMs} ms waiting for a connection from pool '${this.name}' ` +
-        `(size ${this.#size}, max ${this.#max}, in use ${this.#used}, waiting ${this.#live})` +
+        `(size ${this.#size}, max ${this.#max}, in use ${this.#n[USED]}, waiting ${this.#queue.length})` +
         (cause === undefined ? '' : `; last connect error: ${errorMessage(cause)}`),
       cause === undefined ? undefined : { cause },
     );
-    this.#giveUp(waiter, 'timeout', error);
   }
 
   // ---------------------------------------------------------------- the pump
@@ -387,11 +329,11 @@ export class Pool<C> extends PoolEmitter {
   /** Hand idle connections to waiters, closing stale ones and pinging those outside the window. */
   #serveFromIdle(): void {
     const idle = this.#idle;
-    while (this.#live > 0 && idle.length > 0) {
+    while (this.#queue.length > 0 && idle.length > 0) {
       const rec = (this.#lifo ? idle.pop() : idle.shift())!;
       if (this.#discardIfUnfit(rec)) continue;
       if (this.#prePing && now() - rec.lastUsedAt > this.#window) {
-        if (this.#pinging >= this.#live) {
+        if (this.#n[PINGING] >= this.#queue.length) {
           // enough pings in flight to serve everyone waiting
           if (this.#lifo) idle.push(rec);
           else idle.unshift(rec);
@@ -400,11 +342,11 @@ export class Pool<C> extends PoolEmitter {
         this.#ping(rec);
         continue;
       }
-      this.#hand(rec, this.#nextWaiter()!);
+      this.#handToWaiter(rec);
     }
   }
 
-  /** Close `rec` (already out of the idle list) if it must not be handed out. */
+  /** Close `rec` (not in the idle list) if it must not be handed out. */
   #discardIfUnfit(rec: Conn<C>): boolean {
     if (rec.dead) {
       this.#invalidateRec(rec, rec.deadError);
@@ -418,7 +360,7 @@ export class Pool<C> extends PoolEmitter {
       this.#destroy(rec, 'recycled');
       return true;
     }
-    if (this.driver.isAlive !== undefined && !this.#alive(rec)) {
+    if (this.driver.isAlive !== undefined && !this.#calls.isAlive(rec.conn)) {
       this.#invalidateRec(rec, new Error('the driver reported the connection closed'));
       return true;
     }
@@ -427,13 +369,14 @@ export class Pool<C> extends PoolEmitter {
 
   #openConnections(): void {
     const opts = this.options;
-    while (this.#connecting < opts.maxConnecting && this.#open + this.#connecting < this.#max) {
-      const forWaiters = this.#live - this.#pinging - this.#connecting > 0;
+    const n = this.#n;
+    while (n[CONNECTING] < opts.maxConnecting && this.#open() + n[CONNECTING] < this.#max) {
+      const forWaiters = this.#queue.length - n[PINGING] - n[CONNECTING] > 0;
       const forMinIdle =
-        this.#idle.length + this.#connecting < opts.minIdle && this.#open + this.#connecting < this.#size;
+        this.#idle.length + n[CONNECTING] < opts.minIdle && this.#open() + n[CONNECTING] < this.#size;
       if (!forWaiters && !forMinIdle) return;
       if (this.#backoffUntil > 0) {
-        if (performance.now() < this.#backoffUntil) return;
+        if (preciseNow() < this.#backoffUntil) return;
         this.#backoffUntil = 0;
       }
       this.#connect();
@@ -443,133 +386,100 @@ export class Pool<C> extends PoolEmitter {
   // ---------------------------------------------------------------- connecting
 
   #connect(): void {
-    const id = ++this.#nextId;
-    this.#connecting++;
-    const started = performance.now();
-    const abort = new AbortController();
-    this.#connectAborts.add(abort);
-    let settled = false;
-    let rec: Conn<C> | undefined;
-    let deadEarly: { error: unknown } | undefined;
+    const rec = new Conn<C>(++this.#nextId);
+    this.#move(rec, CONNECTING);
+    const started = preciseNow();
+    const round = this.#round;
     const timeoutMs = this.options.connectTimeoutMs;
-    const ctx: ConnectContext = {
-      connectionId: id,
-      timeoutMs,
-      signal: abort.signal,
-      observer: this.#instr?.observer,
-      onDead: (error?: unknown) => {
-        if (rec !== undefined) this.#markDead(rec, error);
-        else deadEarly = { error };
+    this.#calls.connect(
+      {
+        connectionId: rec.id,
+        timeoutMs,
+        observer: this.#instr?.observer,
+        onDead: (error?: unknown) => this.#markDead(rec, error),
       },
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      this.#connectAborts.delete(abort);
-      this.#connecting--;
-      this.#connectFailed(error, performance.now() - started);
-    };
-    if (timeoutMs !== Number.POSITIVE_INFINITY) {
-      timer = setTimeout(() => {
-        const error = new ConnectError(
+      () =>
+        new ConnectError(
           `connecting to ${this.#targetText()} timed out after ${timeoutMs} ms (connectTimeoutMs)`,
-        );
-        abort.abort(error);
-        fail(error);
-      }, timerDelay(timeoutMs));
-    }
-    let attempt: Promise<C>;
-    try {
-      attempt = Promise.resolve(this.driver.connect(ctx));
-    } catch (error) {
-      attempt = Promise.reject(error);
-    }
-    attempt.then(
-      (conn) => {
-        if (settled) {
-          // timed out or the pool closed while connecting: this connection is nobody's
-          this.#closeQuietly(conn);
-          return;
-        }
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        this.#connectAborts.delete(abort);
-        this.#connecting--;
-        if (this.#closed) {
-          this.#closeQuietly(conn);
-          this.#checkDrained();
-          return;
-        }
-        if (this.#records.has(conn)) {
-          this.#closeQuietly(conn);
+        ),
+      (error, conn) => {
+        const durationMs = preciseNow() - started;
+        if (error !== undefined) {
+          this.#move(rec, CLOSED);
+          this.#connectFailed(error, durationMs, round);
+        } else if (this.#closed) {
+          // the pool closed while connecting: this connection is nobody's
+          this.#calls.close(conn as C);
+          this.#move(rec, CLOSED);
+        } else if (this.#records.has(conn as C)) {
+          this.#calls.close(conn as C);
+          this.#move(rec, CLOSED);
           this.#connectFailed(
             new ConnectError(`the driver returned a connection that is already in pool '${this.name}'`),
-            performance.now() - started,
+            durationMs,
+            round,
           );
-          return;
+        } else {
+          this.#adopt(rec, conn as C, durationMs);
+          this.#pump();
         }
-        // a connection reported dead while connecting is adopted dead: never handed out
-        rec = this.#adopt(id, conn, performance.now() - started, deadEarly);
-        this.#pump();
       },
-      (error) => fail(error),
     );
   }
 
-  #adopt(id: number, conn: C, durationMs: number, deadEarly?: { error: unknown }): Conn<C> {
-    const t = performance.now();
+  /** A connect succeeded: the record gets its connection and is free for the first caller. */
+  #adopt(rec: Conn<C>, conn: C, durationMs: number): void {
+    const t = preciseNow();
     const life = this.options.maxLifetimeMs;
-    const expiresAt = life > 0 ? t + life * (1 - 0.025 * Math.random()) : Number.POSITIVE_INFINITY;
-    const rec = new Conn(id, conn, this.#generation, t, expiresAt, t);
-    this.#records.set(conn, rec);
-    this.#open++;
-    this.#connectFailures = 0;
-    this.#lastConnectError = undefined;
-    if (this.listeners.connect !== undefined) this.emit('connect', { connectionId: id, durationMs });
-    if (deadEarly !== undefined) {
-      rec.dead = true;
-      rec.deadError = deadEarly.error ?? new Error('the connection was closed by the server or the network');
-    }
+    rec.conn = conn;
+    rec.generation = this.#generation;
+    rec.createdAt = t;
+    rec.expiresAt = life > 0 ? t + life * (1 - 0.025 * Math.random()) : Number.POSITIVE_INFINITY;
     // a fresh connection counts as just used: no ping before its first checkout
+    rec.lastUsedAt = t;
+    if (rec.dead && rec.deadError === undefined) {
+      rec.deadError = new Error('the connection was closed by the server or the network');
+    }
+    this.#records.set(conn, rec);
+    this.#failedRounds = 0;
+    this.#lastConnectError = undefined;
+    if (this.listeners.connect !== undefined) this.emit('connect', { connectionId: rec.id, durationMs });
+    // a connection reported dead while connecting is adopted dead: never handed out
     this.#returnToPool(rec);
     this.#settleReady();
-    return rec;
   }
 
-  #connectFailed(raw: unknown, durationMs: number): void {
+  #connectFailed(raw: unknown, durationMs: number, round: number): void {
     const error = isPoolError(raw)
       ? raw
       : new ConnectError(`could not connect to ${this.#targetText()}: ${maskUrl(errorMessage(raw))}`, {
           cause: raw,
         });
     this.#lastConnectError = error;
-    this.#connectFailures++;
     if (this.listeners.connectFailed !== undefined) this.emit('connectFailed', { error, durationMs });
     for (const r of this.#ready.splice(0)) r.reject(error);
-    if (this.#closed) {
-      this.#checkDrained();
-      return;
-    }
+    if (this.#closed) return;
     // the caller that waited longest learns why (SQLAlchemy, pg-pool and CMAP do the same)
-    if (this.#live > this.#connecting + this.#pinging) {
-      const w = this.#nextWaiter();
-      if (w !== undefined) {
-        this.#giveUp(w, 'connectError', error);
-      }
+    if (this.#queue.length > this.#n[CONNECTING] + this.#n[PINGING]) {
+      this.#queue.giveUpFirst('connectError', error);
     }
-    // back off before the next attempt: 100 ms doubling to 2 s, jittered
-    const delay =
-      Math.min(2000, 100 * 2 ** Math.min(this.#connectFailures - 1, 5)) * (0.75 + Math.random() / 2);
-    this.#backoffUntil = performance.now() + delay;
-    if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
-    this.#backoffTimer = setTimeout(() => {
-      this.#backoffTimer = undefined;
-      this.#backoffUntil = 0;
-      this.#pump();
-    }, delay);
-    this.#backoffTimer.unref?.();
+    // back off once per round, not once per failed connect: 100 ms doubling to 2 s, jittered;
+    // connects of the same round that fail later do not double it again
+    if (round === this.#round) {
+      this.#round++;
+      this.#failedRounds++;
+      const delay =
+        Math.min(2000, 100 * 2 ** Math.min(this.#failedRounds - 1, 5)) * (0.75 + Math.random() / 2);
+      this.#backoffUntil = preciseNow() + delay;
+      if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
+      // when it ends, the pump lets the next connect (the probe) through at once
+      this.#backoffTimer = setTimeout(() => {
+        this.#backoffTimer = undefined;
+        this.#backoffUntil = 0;
+        this.#pump();
+      }, delay);
+      this.#backoffTimer.unref?.();
+    }
     this.#pump();
   }
 
@@ -582,19 +492,10 @@ export class Pool<C> extends PoolEmitter {
   // ---------------------------------------------------------------- pings
 
   #ping(rec: Conn<C>): void {
-    rec.state = PINGING;
-    this.#pinging++;
-    let done = false;
-    let timedOut = false;
-    const timeoutMs = this.options.connectTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (error: unknown) => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) clearTimeout(timer);
-      // close() gave up waiting for this ping and already closed (and uncounted) the connection
+    this.#move(rec, PINGING);
+    this.#calls.ping(rec.conn, this.options.connectTimeoutMs, (error, _value, timedOut) => {
+      // close() gave up waiting for this ping and already closed the connection
       if (rec.state !== PINGING) return;
-      this.#pinging--;
       if (error === undefined) {
         rec.lastUsedAt = now();
         this.#returnToPool(rec);
@@ -602,27 +503,10 @@ export class Pool<C> extends PoolEmitter {
         // a ping that failed with a disconnect (or timed out): the server may have dropped
         // every connection, so start a new generation; a plain "dead" answer retires this one only
         this.#invalidateRec(rec, error);
-        if (timedOut || this.#isDisconnect(error)) this.clear();
+        if (timedOut || this.#calls.isDisconnect(error)) this.clear();
       }
-      this.#checkDrained();
       this.#pump();
-    };
-    if (timeoutMs !== Number.POSITIVE_INFINITY) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        finish(new Error(`pre-ping timed out after ${timeoutMs} ms`));
-      }, timerDelay(timeoutMs));
-    }
-    let result: Promise<unknown>;
-    try {
-      result = Promise.resolve(this.driver.ping(rec.conn));
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    result.then(
-      (ok) => finish(ok === false ? new Error(PING_FALSE) : undefined),
-      (error) => finish(error ?? new Error('ping failed')),
-    );
+    });
   }
 
   // ---------------------------------------------------------------- release
@@ -656,14 +540,6 @@ export class Pool<C> extends PoolEmitter {
     throw this.#misuse(method, rec);
   }
 
-  /** Close a checked-out connection instead of checking it in (its holder is done with it). */
-  #invalidateCheckedOut(rec: Conn<C>, error: unknown): void {
-    this.#used--;
-    this.#emitCheckin(rec);
-    this.#invalidateRec(rec, error);
-    this.#checkDrained();
-  }
-
   #misuse(method: string, rec: Conn<C> | undefined): PoolMisuseError {
     if (rec === undefined) {
       return new PoolMisuseError(
@@ -676,14 +552,26 @@ export class Pool<C> extends PoolEmitter {
     );
   }
 
-  #emitCheckin(rec: Conn<C>): void {
+  /** `use`/`transaction` are done with checkout `checkout` of `rec`: release, or invalidate after a disconnect. */
+  #finish(rec: Conn<C>, checkout: number, error: unknown): void {
+    if (rec.state !== USED || rec.uses !== checkout) return;
+    if (error !== undefined && (rec.dead || this.#calls.isDisconnect(error))) {
+      this.#invalidateCheckedOut(rec, error);
+      this.clear();
+      return;
+    }
+    this.#checkin(rec);
+  }
+
+  /** Close a checked-out connection instead of checking it in (its holder is done with it). */
+  #invalidateCheckedOut(rec: Conn<C>, error: unknown): void {
     if (this.listeners.checkin !== undefined) {
       this.emit('checkin', { connectionId: rec.id, heldMs: now() - rec.checkedOutAt });
     }
+    this.#invalidateRec(rec, error);
   }
 
   #checkin(rec: Conn<C>): void {
-    this.#used--;
     rec.lastUsedAt = now();
     rec.stack = undefined;
     if (this.listeners.checkin !== undefined) {
@@ -695,41 +583,25 @@ export class Pool<C> extends PoolEmitter {
       return;
     }
     if (this.#reset) {
-      let pending: Promise<void> | void;
-      try {
-        pending = this.driver.reset!(rec.conn);
-      } catch (error) {
-        this.#invalidateRec(rec, error);
+      const started = this.#calls.reset(rec.conn);
+      if (started === RESET_THREW) {
+        this.#invalidateRec(rec, this.#calls.syncError);
         this.#afterClose();
         return;
       }
-      if (pending !== undefined && typeof (pending as Promise<void>).then === 'function') {
-        rec.state = RESETTING;
-        this.#resetting++;
-        // a reset that never settles would hold the slot forever: give up like a hung ping
-        const timeoutMs = this.options.connectTimeoutMs;
-        let timer: NodeJS.Timeout | undefined;
-        const failed = (error: unknown) => {
-          if (timer !== undefined) clearTimeout(timer);
+      if (started !== RESET_DONE) {
+        this.#move(rec, RESETTING);
+        // a closure only when a reset is really running
+        this.#calls.awaitReset(this.options.connectTimeoutMs, (error) => {
           if (rec.state !== RESETTING) return;
-          this.#resetting--;
-          this.#invalidateRec(rec, error);
-          this.#afterClose();
-        };
-        if (timeoutMs !== Number.POSITIVE_INFINITY) {
-          timer = setTimeout(
-            () => failed(new Error(`reset timed out after ${timeoutMs} ms`)),
-            timerDelay(timeoutMs),
-          );
-        }
-        (pending as Promise<void>).then(() => {
-          if (timer !== undefined) clearTimeout(timer);
-          if (rec.state !== RESETTING) return;
-          this.#resetting--;
-          this.#returnToPool(rec);
-          this.#checkDrained();
-          this.#pump();
-        }, failed);
+          if (error === undefined) {
+            this.#returnToPool(rec);
+            this.#pump();
+          } else {
+            this.#invalidateRec(rec, error);
+            this.#afterClose();
+          }
+        });
         return;
       }
     }
@@ -740,32 +612,24 @@ export class Pool<C> extends PoolEmitter {
   #returnToPool(rec: Conn<C>): void {
     if (this.#closed) {
       this.#destroy(rec, 'poolClosed');
-      this.#checkDrained();
       return;
     }
     if (this.#discardIfUnfit(rec)) {
       this.#afterClose();
       return;
     }
-    if (this.#live > 0) {
-      const w = this.#nextWaiter();
-      if (w !== undefined) {
-        this.#hand(rec, w);
-        return;
-      }
-    }
-    if (this.#open > this.#size) {
+    if (this.#queue.length > 0 && this.#handToWaiter(rec)) return;
+    // a fresh connection (still CONNECTING) is open too
+    if (this.#open() + (rec.state === CONNECTING ? 1 : 0) > this.#size) {
       this.#destroy(rec, 'overflow');
       this.#afterClose();
       return;
     }
-    rec.state = IDLE;
-    this.#idle.push(rec);
+    this.#move(rec, IDLE);
   }
 
   #afterClose(): void {
-    if (this.#closed) this.#checkDrained();
-    else this.#pump();
+    if (!this.#closed) this.#pump();
   }
 
   // ---------------------------------------------------------------- closing connections
@@ -787,167 +651,28 @@ export class Pool<C> extends PoolEmitter {
     this.#destroy(rec, 'invalidated');
   }
 
-  /** Close one connection that is no longer idle nor handed out. */
-  #destroy(rec: Conn<C>, reason: CloseReason, keepRecord = false): void {
+  /** Close one connection that is not in the idle list (taken out of it, checked out, pinged, reset). */
+  #destroy(rec: Conn<C>, reason: CloseReason, abandoned = false): void {
     if (rec.state === CLOSED || rec.state === ABANDONED) return;
-    rec.state = keepRecord ? ABANDONED : CLOSED;
-    this.#open--;
-    if (!keepRecord) this.#records.delete(rec.conn);
+    if (!abandoned) this.#records.delete(rec.conn);
+    this.#move(rec, abandoned ? ABANDONED : CLOSED);
     if (this.listeners.close !== undefined) this.emit('close', { connectionId: rec.id, reason });
-    this.#closeQuietly(rec.conn);
-  }
-
-  #closeQuietly(conn: C): void {
-    let p: Promise<void>;
-    try {
-      p = Promise.resolve(this.driver.close(conn));
-    } catch {
-      p = Promise.resolve();
-    }
-    const tracked: Promise<void> = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#closing.add(tracked);
-    void tracked.then(() => this.#closing.delete(tracked));
+    this.#calls.close(rec.conn);
   }
 
   // ---------------------------------------------------------------- use / transaction
 
   /** Acquire, run `fn`, release. A disconnect error invalidates the connection and clears the pool. */
-  async use<T>(fn: (conn: C) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError('pool.use(fn): fn must be a function');
-    const conn = await this.acquire(options);
-    const rec = this.#records.get(conn)!;
-    const checkout = rec.uses;
-    if (this.#instr?.acquired !== undefined) this.#instr.acquired(rec.waitMs, rec.id);
-    let result: T;
-    try {
-      result = await fn(conn);
-    } catch (error) {
-      this.#finish(rec, checkout, error);
-      throw error;
-    }
-    this.#finish(rec, checkout, undefined);
-    return result;
-  }
-
-  /** Release (or invalidate after a disconnect) unless the caller already did. */
-  #finish(rec: Conn<C>, checkout: number, error: unknown): void {
-    if (rec.state !== USED || rec.uses !== checkout) return;
-    if (error !== undefined && (rec.dead || this.#isDisconnect(error))) {
-      this.#invalidateCheckedOut(rec, error);
-      this.clear();
-      return;
-    }
-    this.#checkin(rec);
-  }
-
-  /** The driver's cheap liveness check; a check that throws means dead. */
-  #alive(rec: Conn<C>): boolean {
-    try {
-      return this.driver.isAlive!(rec.conn);
-    } catch {
-      return false;
-    }
-  }
-
-  #isDisconnect(error: unknown): boolean {
-    try {
-      return this.driver.isDisconnect(error);
-    } catch {
-      return false;
-    }
+  use<T>(fn: (conn: C) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
+    return use(this.#loans, fn, options);
   }
 
   /**
    * BEGIN, run `fn`, COMMIT; ROLLBACK and rethrow on error. `retries` re-runs the
    * whole function on a serialization failure or deadlock, with jittered backoff.
    */
-  async transaction<T>(fn: (conn: C) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError('pool.transaction(fn): fn must be a function');
-    const driver = this.driver;
-    if (driver.runTransaction === undefined && (!driver.begin || !driver.commit || !driver.rollback)) {
-      throw new PoolMisuseError(
-        `pool.transaction(): the '${driver.name}' driver does not support transactions`,
-      );
-    }
-    const retries = options.retries ?? 0;
-    if (!Number.isInteger(retries) || retries < 0) {
-      throw new PoolConfigError(
-        'retries',
-        `invalid transaction option retries: got ${String(retries)}, expected an integer >= 0`,
-      );
-    }
-    const begin = { isolation: options.isolation, readOnly: options.readOnly };
-    const acquireOptions =
-      options.signal === undefined && options.timeoutMs === undefined
-        ? undefined
-        : { signal: options.signal, timeoutMs: options.timeoutMs };
-    const run = async (scope: TransactionScope | undefined): Promise<T> => {
-      let previous: unknown;
-      for (let attempt = 1; ; attempt++) {
-        scope?.attempt(attempt, previous);
-        try {
-          return await this.#attempt(fn, begin, acquireOptions);
-        } catch (error) {
-          let retryable = false;
-          try {
-            retryable = attempt <= retries && driver.isRetryable?.(error) === true;
-          } catch {}
-          if (!retryable) throw error;
-          previous = error;
-          await sleep(Math.min(1000, 10 * 2 ** (attempt - 1)) * Math.random());
-        }
-      }
-    };
-    const instr = this.#instr;
-    if (instr?.transaction !== undefined) {
-      return instr.transaction({ isolation: begin.isolation, readOnly: begin.readOnly, retries }, run);
-    }
-    return run(undefined);
-  }
-
-  async #attempt<T>(
-    fn: (conn: C) => Promise<T>,
-    begin: { isolation?: TransactionOptions['isolation']; readOnly?: boolean },
-    acquireOptions: AcquireOptions | undefined,
-  ): Promise<T> {
-    const driver = this.driver;
-    const conn = await this.acquire(acquireOptions);
-    const rec = this.#records.get(conn)!;
-    const checkout = rec.uses;
-    if (this.#instr?.acquired !== undefined) this.#instr.acquired(rec.waitMs, rec.id);
-    let result: T;
-    try {
-      if (driver.runTransaction !== undefined) {
-        result = await driver.runTransaction(conn, begin, fn);
-      } else {
-        await driver.begin!(conn, begin);
-        try {
-          result = await fn(conn);
-          await driver.commit!(conn);
-        } catch (error) {
-          if (!rec.dead && !this.#isDisconnect(error)) {
-            try {
-              await driver.rollback!(conn);
-            } catch (rollbackError) {
-              // a connection that cannot roll back must not be reused
-              if (rec.state === USED && rec.uses === checkout) {
-                this.#invalidateCheckedOut(rec, rollbackError);
-                this.#pump();
-              }
-            }
-          }
-          throw error;
-        }
-      }
-    } catch (error) {
-      this.#finish(rec, checkout, error);
-      throw error;
-    }
-    this.#finish(rec, checkout, undefined);
-    return result;
+  transaction<T>(fn: (conn: C) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return transaction(this.#loans, fn, options);
   }
 
   // ---------------------------------------------------------------- clear / close
@@ -984,15 +709,11 @@ export class Pool<C> extends PoolEmitter {
     }
     this.#closed = true;
     this.#stopTimers();
-    for (let w = this.#nextWaiter(); w !== undefined; w = this.#nextWaiter()) {
-      this.#giveUp(
-        w,
-        'closed',
-        new PoolClosedError('the pool was closed while this caller waited for a connection'),
-      );
-    }
-    for (const abort of this.#connectAborts)
-      abort.abort(new PoolClosedError('the pool was closed while connecting'));
+    this.#queue.giveUpAll(
+      'closed',
+      () => new PoolClosedError('the pool was closed while this caller waited for a connection'),
+    );
+    this.#calls.abortConnects(new PoolClosedError('the pool was closed while connecting'));
     const idle = this.#idle.toArray();
     this.#idle.clear();
     for (const rec of idle) this.#destroy(rec, 'poolClosed');
@@ -1011,27 +732,23 @@ export class Pool<C> extends PoolEmitter {
       });
       if (timer !== undefined) clearTimeout(timer);
       this.#drained = undefined;
-      // whatever is still checked out is closed under its holder; a later release is a no-op
+      // whatever is still checked out is closed under its holder (a later release is a no-op);
+      // a ping or reset still running finds its connection closed when it settles
       for (const rec of [...this.#records.values()]) {
-        if (rec.state === USED) {
-          this.#used--;
-          this.#destroy(rec, 'poolClosed', true);
-        } else if (rec.state !== CLOSED && rec.state !== ABANDONED) {
-          // pinging or resetting: uncount it now; their completion finds the connection closed
-          if (rec.state === PINGING) this.#pinging--;
-          else if (rec.state === RESETTING) this.#resetting--;
-          this.#destroy(rec, 'poolClosed');
-        }
+        if (rec.state === USED) this.#destroy(rec, 'poolClosed', true);
+        else if (rec.state === PINGING || rec.state === RESETTING) this.#destroy(rec, 'poolClosed');
       }
     }
-    while (this.#closing.size > 0) await Promise.all([...this.#closing]);
+    await this.#calls.closesSettled();
     try {
       this.#instr?.dispose?.();
     } catch {}
   }
 
+  /** Nothing checked out, pinging, resetting or connecting. */
   #isDrained(): boolean {
-    return this.#used === 0 && this.#pinging === 0 && this.#resetting === 0 && this.#connecting === 0;
+    const n = this.#n;
+    return n[USED] === 0 && n[PINGING] === 0 && n[RESETTING] === 0 && n[CONNECTING] === 0;
   }
 
   #checkDrained(): void {
@@ -1039,9 +756,7 @@ export class Pool<C> extends PoolEmitter {
   }
 
   #stopTimers(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#queue.stop();
     if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
     this.#backoffTimer = undefined;
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
@@ -1057,7 +772,7 @@ export class Pool<C> extends PoolEmitter {
   /** Resolves when `minIdle` connections are open; rejects with the connect error if they cannot be opened. */
   ready(): Promise<void> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
-    if (this.#open >= this.options.minIdle) return Promise.resolve();
+    if (this.#open() >= this.options.minIdle) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.#ready.push({ resolve, reject });
       this.#pump();
@@ -1065,20 +780,21 @@ export class Pool<C> extends PoolEmitter {
   }
 
   #settleReady(): void {
-    if (this.#ready.length > 0 && this.#open >= this.options.minIdle) {
+    if (this.#ready.length > 0 && this.#open() >= this.options.minIdle) {
       for (const r of this.#ready.splice(0)) r.resolve();
     }
   }
 
-  /** A snapshot of the pool's counters; cheap, always current. */
+  /** A snapshot of the pool's counters, derived from the count table; cheap, always current. */
   stats(): PoolStats {
-    const open = this.#open;
+    const n = this.#n;
+    const open = this.#open();
     return {
-      size: open + this.#connecting,
-      idle: this.#idle.length,
-      used: this.#used + this.#pinging + this.#resetting,
-      pending: this.#live,
-      connecting: this.#connecting,
+      size: open + n[CONNECTING],
+      idle: n[IDLE],
+      used: n[USED] + n[PINGING] + n[RESETTING],
+      pending: this.#queue.length,
+      connecting: n[CONNECTING],
       overflow: open > this.#size ? open - this.#size : 0,
       max: this.#max,
       generation: this.#generation,
@@ -1104,7 +820,7 @@ export class Pool<C> extends PoolEmitter {
   /** Close idle connections past their idle timeout or lifetime, report leaks, refill `minIdle`. */
   #sweep(): void {
     if (this.#closed) return;
-    const t = performance.now();
+    const t = preciseNow();
     const o = this.options;
     if (this.#idle.length > 0) {
       const idleLimit = o.idleTimeoutMs;
@@ -1141,58 +857,9 @@ export class Pool<C> extends PoolEmitter {
   }
 }
 
-let pendingWaiter: Waiter<unknown> | undefined;
-
-/** One shared promise executor: no closure allocated per waiter. */
-function bindWaiter(resolve: (conn: any) => void, reject: (error: unknown) => void): void {
-  const w = pendingWaiter!;
-  pendingWaiter = undefined;
-  w.resolve = resolve;
-  w.reject = reject;
-}
-
-function isLive<C>(w: Waiter<C>): boolean {
-  return !w.settled;
-}
-
 function captureStack(): string {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, captureStack);
   // the header is 'Error' or, under a custom prepareStackTrace (source-map-support, vitest), 'Error: '
   return (holder.stack ?? '').replace(/^Error[^\n]*\n/, 'acquired at:\n');
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
-/**
- * Node fires a timer of more than 2^31 - 1 ms after 1 ms (TimeoutOverflowWarning): clamp, so a huge
- * timeout waits about 24.8 days instead of firing at once (the waiter timer re-arms for the rest).
- */
-function timerDelay(ms: number): number {
-  return Math.max(0, Math.min(ms, 2_147_483_647));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function checkDriver(driver: unknown): asserts driver is Driver<unknown> {
-  const d = driver as Record<string, unknown> | null;
-  const missing: string[] = [];
-  if (typeof d !== 'object' || d === null) {
-    throw new PoolConfigError('driver', 'createPool(driver, options): driver must be a Driver object');
-  }
-  for (const key of ['connect', 'ping', 'close', 'isDisconnect']) {
-    if (typeof d[key] !== 'function') missing.push(key);
-  }
-  if (typeof d.target !== 'object' || d.target === null) missing.push('target');
-  if (missing.length > 0) {
-    throw new PoolConfigError(
-      'driver',
-      `createPool(driver, options): the driver lacks ${missing.join(', ')} (see src/pool/driver.ts)`,
-    );
-  }
 }

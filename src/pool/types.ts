@@ -1,3 +1,8 @@
+/**
+ * The core's public types: options, stats, events, and the `PoolInstrumentation` port
+ * through which telemetry plugs in without the core importing it. No code.
+ */
+import type { QueryLogOptions } from '../diagnostics/query-log.js';
 import type { BeginOptions, IsolationLevel, QueryObserver } from './driver.js';
 
 /** Telemetry settings; interpreted by `cistern/telemetry`, carried opaquely by the core. */
@@ -8,6 +13,8 @@ export interface TelemetryOptions {
   meterProvider?: unknown;
   /** Put the (parameterized, sanitized) query text in `db.query.text`. Default true. */
   captureQueryText?: boolean;
+  /** Log this pool's queries slower than a threshold, without OpenTelemetry (see `logQueries`). Default off. */
+  logQueries?: Omit<QueryLogOptions, 'pool'> | false;
 }
 
 export interface PoolOptions {
@@ -45,6 +52,8 @@ export interface PoolOptions {
   resetOnReturn?: boolean;
   /** Telemetry settings, or `false` for none. Default: the global OpenTelemetry providers. */
   telemetry?: TelemetryOptions | false;
+  /** Let the process exit while connections sit idle (pg's name; serverless). Default false. */
+  allowExitOnIdle?: boolean;
 }
 
 /** Options after validation and defaults. */
@@ -66,6 +75,7 @@ export interface ResolvedPoolOptions {
   leakTimeoutMs: number;
   resetOnReturn: boolean;
   telemetry: TelemetryOptions | false;
+  allowExitOnIdle: boolean;
 }
 
 export interface AcquireOptions {

@@ -1,3 +1,7 @@
+/**
+ * A min-heap of waiters by deadline, for callers with their own `timeoutMs`; used by
+ * the wait queue (wait-queue.ts) under its one head timer.
+ */
 /** What the heap needs of a waiter: its deadline and a slot for its index. */
 interface Timed {
   readonly deadline: number;

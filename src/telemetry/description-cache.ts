@@ -14,6 +14,12 @@ export class DescriptionCache {
     { parameterized: Map<string, QueryDescription>; raw: Map<string, QueryDescription> }
   >();
 
+  // the last lookup, kept in fields (no object per miss)
+  private lastTarget: DriverTarget | undefined = undefined;
+  private lastText = '';
+  private lastRaw = false;
+  private lastDescription: QueryDescription | undefined = undefined;
+
   constructor(
     private readonly poolName: string,
     private readonly captureText: boolean,
@@ -30,6 +36,21 @@ export class DescriptionCache {
     ) {
       return describeQuery(info, target, this.poolName, this.captureText);
     }
+    // the same text as last time (one query in a loop, a hot statement): a string compare, no hashing
+    // (tagged templates render a fresh string per query, which a Map lookup would hash every time)
+    const raw = info.unparameterized === true;
+    if (this.lastTarget === target && this.lastRaw === raw && this.lastText === text) {
+      return this.lastDescription!;
+    }
+    const description = this.lookup(text, info, target);
+    this.lastTarget = target;
+    this.lastText = text;
+    this.lastRaw = raw;
+    this.lastDescription = description;
+    return description;
+  }
+
+  private lookup(text: string, info: QueryInfo, target: DriverTarget): QueryDescription {
     let maps = this.byTarget.get(target);
     if (maps === undefined) {
       maps = { parameterized: new Map(), raw: new Map() };

@@ -11,7 +11,8 @@ import type { Instruments } from './instruments.js';
 import type { TracerSource } from './providers.js';
 import { type TransactionState, txControlOf } from './transaction-state.js';
 
-const NOOP_SCOPE: QueryScope = { end() {} };
+/** Shared by every inactive start; marked so a composed observer can tell it apart (src/diagnostics/compose.ts). */
+const NOOP_SCOPE: QueryScope = { end() {}, [Symbol.for('cistern.noopScope')]: true } as QueryScope;
 
 export interface ObserverDeps {
   tracer: TracerSource;

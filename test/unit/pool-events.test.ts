@@ -56,6 +56,37 @@ describe('events', () => {
     expect(warning.mock.calls[0][1]).toMatchObject({ code: 'CISTERN_LISTENER_ERROR' });
   });
 
+  it('an async listener that rejects is isolated like a throwing one: reported once, the pool carries on', async () => {
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      const { pool } = makePool({ size: 1, maxOverflow: 0 });
+      const seen: number[] = [];
+      pool.on('checkin', async () => {
+        throw new Error('async listener bug');
+      });
+      pool.once('checkout', async () => {
+        await Promise.resolve();
+        throw new Error('async once listener bug');
+      });
+      pool.on('checkin', ({ connectionId }) => seen.push(connectionId));
+      for (let i = 0; i < 3; i++) pool.release(await pool.acquire());
+      await tick(0);
+      expect(seen).toEqual([1, 1, 1]);
+      expect(pool.stats()).toMatchObject({ used: 0, idle: 1, size: 1 });
+      // one warning per listener, however often it rejected
+      const messages = warning.mock.calls.map((call) => String(call[0]));
+      expect(messages.filter((m) => m.includes("'checkin' listener rejected"))).toHaveLength(1);
+      expect(messages.filter((m) => m.includes("'checkout' listener rejected"))).toHaveLength(1);
+      expect(messages.join('\n')).toContain('async listener bug');
+      expect(warning.mock.calls[0][1]).toMatchObject({ code: 'CISTERN_LISTENER_ERROR' });
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+
   it('a throwing close listener during close() still lets close finish', async () => {
     vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const { pool } = makePool({});

@@ -59,6 +59,7 @@ describe('pool options: defaults', () => {
       leakTimeoutMs: 0,
       resetOnReturn: true,
       telemetry: {},
+      allowExitOnIdle: false,
     });
     expect(pool.name).toBe('fake-host:1/db');
     expect(pool.stats().max).toBe(15);

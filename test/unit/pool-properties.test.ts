@@ -7,7 +7,8 @@
  * hanging pings and resets, killed connections, clear and close, run on the
  * real Pool with a fake driver under fake timers. Steps usually run after the
  * pool settled, sometimes after only a few microtasks (interleaved with its
- * promise chains). After every settled step the invariants of DESIGN.md are
+ * promise chains). After every settled step the pool's invariants (the README's
+ * "How the core works" and docs/architecture.md) are
  * checked against stats(), the events and the driver's own view; at the end
  * the driver is healed (every caller must then be served or time out) and the
  * pool closed (everything settles, every connection closed exactly once).

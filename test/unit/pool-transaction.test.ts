@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { BeginOptions } from '../../src/pool/driver.js';
-import { PoolTimeoutError } from '../../src/pool/errors.js';
+import { PoolConfigError, PoolTimeoutError } from '../../src/pool/errors.js';
 import { DisconnectError, type FakeConnection, RetryableError } from '../support/fake-driver.js';
 import { makePool, rejection, settle, tick, useFakeClock } from '../support/pool-harness.js';
 
@@ -74,6 +74,21 @@ describe('transaction() on the fake driver', () => {
     expect(seen!.log).toEqual(['BEGIN serializable READ ONLY', 'COMMIT']);
     await pool.transaction(async () => undefined, { isolation: 'repeatable read' });
     expect(seen!.log.at(-2)).toBe('BEGIN repeatable read');
+  });
+
+  it('the core refuses an unknown isolation level before it acquires (one table for every driver)', async () => {
+    const { pool, driver, log } = makePool({});
+    const fn = vi.fn(async () => 1);
+    for (const bad of ['serializable; drop table x', 'toString', 'SERIALIZABLE']) {
+      const error = await pool.transaction(fn, { isolation: bad as never }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PoolConfigError);
+      expect((error as Error).message).toContain(
+        'expected one of read uncommitted, read committed, repeatable read, serializable',
+      );
+    }
+    expect(fn).not.toHaveBeenCalled();
+    expect(driver.connects).toBe(0);
+    expect(log.of('checkout')).toHaveLength(0);
   });
 
   it('retries the whole function on a RetryableError, with backoff', async () => {

@@ -74,6 +74,17 @@ export class PlainMariadbConnection implements MariadbConnection {
     return true;
   }
 
+  /**
+   * `allowExitOnIdle`: an idle connection's socket stops holding the process open; a busy
+   * one holds it again. Only for our own socket (not with TLS or a user `stream`).
+   */
+  setIdle(idle: boolean): void {
+    const socket = this.#socket;
+    if (socket === undefined || socket.destroyed) return;
+    if (idle) socket.unref();
+    else socket.ref();
+  }
+
   /** Count the command as pending until it settles; the caller's promise keeps its rejection. */
   protected track<T>(promise: Promise<T>): Promise<T> {
     this.pending++;

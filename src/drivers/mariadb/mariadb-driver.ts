@@ -15,6 +15,7 @@ import {
 } from './mariadb-connection.js';
 import { isMariadbDisconnect, isMariadbRetryable } from './mariadb-errors.js';
 import type { ResolvedMariadbOptions } from './mariadb-options.js';
+import { explainTlsFailure } from './mariadb-tls.js';
 import { openConnection } from './open-connection.js';
 import { beginStatements, COMMIT, ROLLBACK } from './transaction-sql.js';
 
@@ -56,6 +57,9 @@ export class MariadbDriver implements Driver<MariadbConnection> {
       display: this.#options.display,
       timeoutMs: ctx.timeoutMs,
       signal: ctx.signal,
+    }).catch((error: unknown) => {
+      const o = this.#options;
+      throw explainTlsFailure(error, o.display, o.target.host ?? 'localhost', o.config.ssl);
     });
     const system = raw.info?.isMariaDB() === false ? 'mysql' : 'mariadb';
     this.target.system = system;
@@ -78,6 +82,10 @@ export class MariadbDriver implements Driver<MariadbConnection> {
     if (impl(conn).dead || !raw.isValid()) return false;
     await (raw.ping as (timeoutMs?: number) => Promise<void>)(this.#options.settings.pingTimeoutMs);
     return true;
+  }
+
+  setIdle(conn: MariadbConnection, idle: boolean): void {
+    impl(conn).setIdle(idle);
   }
 
   isAlive(conn: MariadbConnection): boolean {

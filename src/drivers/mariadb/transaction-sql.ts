@@ -3,14 +3,8 @@
  * (without SESSION) applies to the next transaction only, so it never leaks into
  * the connection's next user.
  */
-import type { BeginOptions, IsolationLevel } from '../../pool/driver.js';
-
-const ISOLATION: Record<IsolationLevel, string> = {
-  'read uncommitted': 'READ UNCOMMITTED',
-  'read committed': 'READ COMMITTED',
-  'repeatable read': 'REPEATABLE READ',
-  serializable: 'SERIALIZABLE',
-};
+import type { BeginOptions } from '../../pool/driver.js';
+import { isolationSql } from '../../pool/isolation.js';
 
 const START = 'START TRANSACTION';
 const START_READ_ONLY = 'START TRANSACTION READ ONLY';
@@ -25,11 +19,6 @@ export function beginStatements(options: BeginOptions | undefined): readonly str
   const start = options?.readOnly ? READ_ONLY : PLAIN;
   const isolation = options?.isolation;
   if (isolation === undefined) return start;
-  const level = Object.hasOwn(ISOLATION, isolation) ? ISOLATION[isolation] : undefined;
-  if (level === undefined) {
-    throw new TypeError(
-      `unknown isolation level ${JSON.stringify(isolation)}: expected one of ${Object.keys(ISOLATION).join(', ')}`,
-    );
-  }
-  return [`SET TRANSACTION ISOLATION LEVEL ${level}`, start[0]];
+  // the core's table: a TypeError on an unknown level, only fixed words reach the SQL
+  return [`SET TRANSACTION ISOLATION LEVEL ${isolationSql(isolation).toUpperCase()}`, start[0]];
 }

@@ -5,6 +5,7 @@
  * without a database.
  */
 import { maskUrl, PoolConfigError } from '../../pool/errors.js';
+import { takeTlsParams } from './mariadb-tls.js';
 
 // Option types as the connector's own URL parser coerces them (connection-options.js parseOptionDataType).
 const BOOLEAN_OPTIONS = new Set([
@@ -97,6 +98,8 @@ export function parseMariadbUrl(url: string): Record<string, unknown> {
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (database) options.database = database;
 
+  const ssl = takeTlsParams(parsed.searchParams);
+  if (ssl !== undefined) options.ssl = ssl;
   for (const [key, value] of parsed.searchParams) {
     if (IGNORED_OPTIONS.has(key)) continue;
     if (BOOLEAN_OPTIONS.has(key)) options[key] = value === 'true' || value === '1';

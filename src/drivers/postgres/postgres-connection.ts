@@ -227,6 +227,14 @@ export class PostgresConnection implements PgConnection {
   }
 
   /** Close the physical connection; never rejects. */
+  /** `allowExitOnIdle`: an idle connection's socket stops holding the process open; a busy one holds it again. */
+  setIdle(idle: boolean): void {
+    const socket = this.#gate.socket;
+    if (socket === undefined || socket.destroyed) return;
+    if (idle) socket.unref();
+    else socket.ref();
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     try {

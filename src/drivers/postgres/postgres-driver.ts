@@ -43,6 +43,7 @@ export function postgres(
     reset: ((conn: PgConnection) => own(conn).reset()) as (conn: PgConnection) => Promise<void>,
     close: (conn) => own(conn).close(),
     isAlive: (conn) => !own(conn).dead,
+    setIdle: (conn, idle) => own(conn).setIdle(idle),
     isDisconnect: isDisconnectError,
     isRetryable: isRetryableError,
     begin: (conn, beginOptions) => own(conn).begin(beginOptions),

@@ -1,0 +1,45 @@
+import type { BenchResult, SubjectRole } from './types.js';
+
+/** A row's role: explicit, or read from its subject's name. */
+export function roleOf(r: Pick<BenchResult, 'subject' | 'role'>): SubjectRole {
+  if (r.role) return r.role;
+  const s = r.subject.toLowerCase();
+  if (s.includes('reference')) return 'reference';
+  if (s.includes('floor') || s === 'bare') return 'floor';
+  if (s.startsWith('cistern')) return 'cistern';
+  return 'peer';
+}
+
+/** Throughput-like units ('ops/s') are better when higher; times, bytes and CPU when lower. */
+export function higherIsBetter(unit: string): boolean {
+  return /\/s$/.test(unit);
+}
+
+/** How much faster `value` is than `baseline` (> 1: faster), whatever the unit's direction. */
+export function speedRatio(value: number, baseline: number, unit: string): number {
+  return higherIsBetter(unit) ? value / baseline : baseline / value;
+}
+
+/** The rows of one table that share every parameter: one comparison group. */
+export function groupKey(r: BenchResult): string {
+  return JSON.stringify(Object.entries(r.params).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The baseline of a comparison group: the best peer; without a peer, the floor; else
+ * the first row. Reference rows (other tools, e.g. pgbench) are never the baseline.
+ */
+export function baselineOf(rows: readonly BenchResult[]): BenchResult | undefined {
+  const candidates = rows.filter((r) => roleOf(r) !== 'reference' && Number.isFinite(r.value) && r.value > 0);
+  const unit = candidates[0]?.unit ?? '';
+  const best = (list: BenchResult[]) =>
+    list.reduce<BenchResult | undefined>(
+      (b, r) => (b === undefined || speedRatio(r.value, b.value, unit) > 1 ? r : b),
+      undefined,
+    );
+  return (
+    best(candidates.filter((r) => roleOf(r) === 'peer')) ??
+    best(candidates.filter((r) => roleOf(r) === 'floor')) ??
+    candidates[0]
+  );
+}

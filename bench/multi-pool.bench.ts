@@ -1,0 +1,201 @@
+/**
+ * multi-pool: several pools one after another in ONE process (issue 11, the
+ * second-pool slowdown). A service that creates a second pool (a replica, a second
+ * database, a test that recreates its pool) must get the same cost per call from
+ * it as from the first. Every other scenario measures each subject in a fresh
+ * process, which hides this class of slowdown; this one shows it on purpose.
+ *
+ * For each target — an in-memory resource (always; the core alone), PostgreSQL via
+ * postgres.js and MariaDB (when reachable) — in one process: the bare free list
+ * over the same driver objects (the floor), then 5 cistern pools in turn (each
+ * new, size 10, telemetry off, 64 callers running `pool.use(...)`, then closed),
+ * then the floor again. Rows: ops/s, CPU µs per call, `vsFirstPool` (this pool's
+ * speed relative to the first pool: 1.0 means no slowdown) and `vsFloor`.
+ * Full run: 4 s per step (1 s with --quick) after a short warm-up.
+ */
+import * as mariadbConnector from 'mariadb';
+import postgresjs from 'postgres';
+import { mariadb } from '../src/drivers/mariadb/index.js';
+import { postgres } from '../src/drivers/postgres/index.js';
+import { createPool, type Driver, fromFactory } from '../src/index.js';
+import { MARIADB_URL, PG_URL, reachable } from '../test/support/servers.js';
+import { closedLoop } from './lib/closed-loop.js';
+import { freeListUse } from './lib/free-list.js';
+import { getGc } from './lib/gc.js';
+import { round } from './lib/stats.js';
+import type { BenchContext, BenchResult, BenchScenario, SubjectRole } from './lib/types.js';
+
+const CALLERS = 64;
+const CONNECTIONS = 10;
+const POOLS = 5;
+
+interface Target {
+  table: string;
+  /** The floor: a bare free list over CONNECTIONS driver objects; returns one call and a close. */
+  floor(): Promise<{ call(): PromiseLike<unknown>; close(): Promise<void> }>;
+  /** A new cistern pool; returns one call and a close. */
+  pool(): Promise<{ call(): PromiseLike<unknown>; close(): Promise<void> }>;
+}
+
+interface Resource {
+  id: number;
+}
+
+const memory: Target = {
+  table: 'multi-pool-memory',
+  async floor() {
+    const use = freeListUse(Array.from({ length: CONNECTIONS }, (_, id): Resource => ({ id })));
+    return { call: () => use(async (r) => r.id), close: async () => {} };
+  },
+  async pool() {
+    let id = 0;
+    const pool = createPool(
+      fromFactory<Resource>({ create: async () => ({ id: ++id }), destroy: async () => {} }),
+      { size: CONNECTIONS, maxOverflow: 0, minIdle: CONNECTIONS, telemetry: false },
+    );
+    await pool.ready();
+    return { call: () => pool.use(async (r) => r.id), close: () => pool.close() };
+  },
+};
+
+const pg: Target = {
+  table: 'multi-pool-postgres',
+  async floor() {
+    const instances = Array.from({ length: CONNECTIONS }, () =>
+      postgresjs(PG_URL, { max: 1, onnotice: () => {} }),
+    );
+    await Promise.all(instances.map((sql) => sql`select 1`));
+    const use = freeListUse(instances);
+    return {
+      call: () => use((sql) => sql`select 1`),
+      close: async () => void (await Promise.all(instances.map((sql) => sql.end()))),
+    };
+  },
+  async pool() {
+    const pool = createPool(postgres(PG_URL), {
+      size: CONNECTIONS,
+      maxOverflow: 0,
+      minIdle: CONNECTIONS,
+      telemetry: false,
+    });
+    await pool.ready();
+    return { call: () => pool.use((c) => c.sql`select 1`), close: () => pool.close() };
+  },
+};
+
+function mariadbConfig() {
+  const u = new URL(MARIADB_URL);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database: decodeURIComponent(u.pathname.slice(1) || 'test'),
+    connectTimeout: 10_000,
+  };
+}
+
+const maria: Target = {
+  table: 'multi-pool-mariadb',
+  async floor() {
+    const conns = await Promise.all(
+      Array.from({ length: CONNECTIONS }, () => mariadbConnector.createConnection(mariadbConfig())),
+    );
+    const use = freeListUse(conns);
+    return {
+      call: () => use((c) => c.query('SELECT 1')),
+      close: async () => void (await Promise.all(conns.map((c) => c.end()))),
+    };
+  },
+  async pool() {
+    const pool = createPool(mariadb(MARIADB_URL) as Driver<{ query(sql: string): Promise<unknown> }>, {
+      size: CONNECTIONS,
+      maxOverflow: 0,
+      minIdle: CONNECTIONS,
+      telemetry: false,
+    });
+    await pool.ready();
+    return { call: () => pool.use((c) => c.query('SELECT 1')), close: () => pool.close() };
+  },
+};
+
+async function step(
+  open: () => Promise<{ call(): PromiseLike<unknown>; close(): Promise<void> }>,
+  durationMs: number,
+  warmMs: number,
+  describe: string,
+): Promise<{ opsPerSec: number; cpuUsPerOp: number; p99Ms: number }> {
+  const opened = await open();
+  try {
+    await closedLoop(CALLERS, warmMs, () => opened.call(), describe);
+    getGc()();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const s = await closedLoop(CALLERS, durationMs, () => opened.call(), describe);
+    const cpu = process.cpuUsage(cpu0);
+    const ops = (s.opsPerSec * (performance.now() - t0)) / 1000;
+    return { opsPerSec: s.opsPerSec, cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, ops), p99Ms: s.p99Ms };
+  } finally {
+    await opened.close();
+  }
+}
+
+async function runTarget(t: Target, ctx: BenchContext): Promise<BenchResult[]> {
+  const durationMs = ctx.quick ? 1000 : 4000;
+  const warmMs = ctx.quick ? 200 : 500;
+  const rows: { subject: string; role: SubjectRole; opsPerSec: number; cpuUsPerOp: number; p99Ms: number }[] =
+    [];
+  ctx.progress(`${t.table}: floor, before any pool`);
+  rows.push({
+    subject: 'bare free list (floor), before the pools',
+    role: 'floor',
+    ...(await step(() => t.floor(), durationMs, warmMs, `${t.table} floor`)),
+  });
+  for (let i = 1; i <= POOLS; i++) {
+    ctx.progress(`${t.table}: pool ${i} of ${POOLS}`);
+    rows.push({
+      subject: i === 1 ? 'cistern pool 1 (first in the process)' : `cistern pool ${i}`,
+      role: 'cistern',
+      ...(await step(() => t.pool(), durationMs, warmMs, `${t.table} pool ${i}`)),
+    });
+  }
+  ctx.progress(`${t.table}: floor, after the pools`);
+  rows.push({
+    subject: 'bare free list (floor), after the pools',
+    role: 'floor',
+    ...(await step(() => t.floor(), durationMs, warmMs, `${t.table} floor again`)),
+  });
+  const first = rows[1].opsPerSec;
+  const floor = rows[0].opsPerSec;
+  return rows.map((r) => ({
+    scenario: t.table,
+    subject: r.subject,
+    role: r.role,
+    params: { callers: CALLERS, connections: CONNECTIONS },
+    value: round(r.opsPerSec),
+    unit: 'ops/s',
+    extra: {
+      cpuUsPerOp: round(r.cpuUsPerOp),
+      p99Ms: round(r.p99Ms),
+      ...(r.role === 'cistern'
+        ? { vsFirstPool: round(r.opsPerSec / first), vsFloor: round(r.opsPerSec / floor) }
+        : {}),
+    },
+  }));
+}
+
+const scenario: BenchScenario = {
+  name: 'multi-pool',
+  estimateMs: (quick) => {
+    const perTarget = (POOLS + 2) * ((quick ? 1200 : 4500) + 300);
+    return perTarget * 3;
+  },
+  async run(ctx) {
+    const results = await runTarget(memory, ctx);
+    if (await reachable(PG_URL)) results.push(...(await runTarget(pg, ctx)));
+    if (await reachable(MARIADB_URL)) results.push(...(await runTarget(maria, ctx)));
+    return results;
+  },
+};
+
+export default scenario;

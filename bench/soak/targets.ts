@@ -1,0 +1,259 @@
+/**
+ * The drivers the soak runs, one entry each (`SOAK_TARGETS`). Adding a driver is
+ * one entry: its name, the server it needs, how to build the cistern driver for a
+ * URL (through the fault proxy), and which SQL dialect it speaks — the dialect
+ * (below) owns the admin side: tables, the server-side connection count, backend
+ * kills, the ledger check. `cistern/pg` joins as
+ *
+ * ```ts
+ * { name: 'pg', server: 'PostgreSQL', serverUrl: PG_URL, dialect: postgresDialect,
+ *   driver: (url, tag) => pg({ connectionString: url, application_name: tag }) }
+ * ```
+ *
+ * Every pooled connection must offer `query(text, params)` resolving to an array
+ * of row objects (both drivers below do; the dialect writes the placeholders).
+ */
+import { createConnection, type Connection as MariadbAdmin } from 'mariadb';
+import postgresjs from 'postgres';
+import { mariadb } from '../../src/drivers/mariadb/index.js';
+import { postgres } from '../../src/drivers/postgres/index.js';
+import type { Driver } from '../../src/index.js';
+import { MARIADB_URL, PG_URL } from '../../test/support/servers.js';
+
+/** What the soak calls on a pooled connection (or a transaction). */
+export interface SqlConnection {
+  query(text: string, params?: readonly unknown[]): Promise<readonly Record<string, unknown>[]>;
+}
+
+/** One soak run's names on the server: tables, and the tag that marks its connections. */
+export interface SoakNames {
+  /** application_name (PostgreSQL) or database (MariaDB) of every pooled connection. */
+  tag: string;
+  accounts: string;
+  transfers: string;
+}
+
+/** The admin side of a dialect: a direct connection (not through the proxy), opened once per run. */
+export interface SoakAdmin {
+  /** Create the tables with `accounts` rows of `balance` each. */
+  setup(accounts: number, balance: number): Promise<void>;
+  /** Connections the server sees with this run's tag now. */
+  serverConnections(): Promise<number>;
+  /** Terminate every backend with this run's tag (never anyone else's); resolves how many. */
+  killBackends(): Promise<number>;
+  /** Balances by account id, and the transfer log. */
+  ledger(): Promise<{ balances: Map<number, number>; transfers: LoggedTransfer[] }>;
+  /** Drop what setup created; close the admin connection. */
+  teardown(): Promise<void>;
+}
+
+export interface LoggedTransfer {
+  id: string;
+  src: number;
+  dst: number;
+  amount: number;
+}
+
+export interface SoakDialect {
+  /** The URL the pool should use for this run (the database may be the run's own). */
+  poolUrl(serverUrl: string, names: SoakNames): string;
+  admin(serverUrl: string, names: SoakNames): Promise<SoakAdmin>;
+  /** `SELECT <param> AS n`: checks the answer belongs to the question. */
+  echo: string;
+  /** Read both balances (a serializable read, so concurrent transfers conflict). */
+  readBalances(names: SoakNames): string;
+  /** Parameters (amount, account id). */
+  debit(names: SoakNames): string;
+  /** Parameters (amount, account id). */
+  credit(names: SoakNames): string;
+  /** Parameters (id, src, dst, amount). */
+  logTransfer(names: SoakNames): string;
+}
+
+export interface SoakTarget {
+  /** Shown in the report, used as the filter of `npm run soak -- <filter>`. */
+  name: string;
+  server: 'PostgreSQL' | 'MariaDB';
+  /** The real server (the proxy's upstream); the env variable that overrides it. */
+  serverUrl: string;
+  urlVariable: string;
+  dialect: SoakDialect;
+  /** The cistern driver for `url` (the proxy's), tagging its connections with `tag` when the dialect needs it. */
+  driver(url: string, tag: string): Driver<SqlConnection>;
+}
+
+export const postgresDialect: SoakDialect = {
+  poolUrl: (serverUrl) => serverUrl,
+  async admin(serverUrl, names) {
+    const sql = postgresjs(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    const { accounts, transfers, tag } = names;
+    return {
+      async setup(count, balance) {
+        await sql.unsafe(`drop table if exists ${accounts}, ${transfers}`);
+        await sql.unsafe(`create table ${accounts} (id int primary key, balance bigint not null)`);
+        await sql.unsafe(
+          `create table ${transfers} (id text primary key, src int not null, dst int not null, amount int not null)`,
+        );
+        await sql.unsafe(`insert into ${accounts} select g, $1 from generate_series(1, $2) g`, [
+          balance,
+          count,
+        ]);
+      },
+      async serverConnections() {
+        const [row] =
+          await sql`select count(*)::int as n from pg_stat_activity where application_name = ${tag}`;
+        return row.n as number;
+      },
+      async killBackends() {
+        const rows = await sql`select pg_terminate_backend(pid) as ok from pg_stat_activity
+          where application_name = ${tag} and pid <> pg_backend_pid()`;
+        return rows.filter((r) => r.ok).length;
+      },
+      async ledger() {
+        const balances = await sql.unsafe(`select id, balance::float8 as balance from ${accounts}`);
+        const log = await sql.unsafe(`select id, src, dst, amount from ${transfers}`);
+        return {
+          balances: new Map(balances.map((r) => [Number(r.id), Number(r.balance)])),
+          transfers: log.map((r) => ({
+            id: String(r.id),
+            src: Number(r.src),
+            dst: Number(r.dst),
+            amount: Number(r.amount),
+          })),
+        };
+      },
+      async teardown() {
+        try {
+          await sql.unsafe(`drop table if exists ${accounts}, ${transfers}`);
+        } finally {
+          await sql.end({ timeout: 5 });
+        }
+      },
+    };
+  },
+  echo: 'select $1::int as n',
+  readBalances: (n) => `select id, balance from ${n.accounts} where id in ($1, $2)`,
+  debit: (n) => `update ${n.accounts} set balance = balance - $1 where id = $2`,
+  credit: (n) => `update ${n.accounts} set balance = balance + $1 where id = $2`,
+  logTransfer: (n) => `insert into ${n.transfers} (id, src, dst, amount) values ($1, $2, $3, $4)`,
+};
+
+/** MariaDB marks a run's connections by a database of its own (processlist `DB`). */
+export const mysqlDialect: SoakDialect = {
+  poolUrl(serverUrl, names) {
+    const u = new URL(serverUrl);
+    u.pathname = `/${names.tag}`;
+    return u.toString();
+  },
+  async admin(serverUrl, names) {
+    const u = new URL(serverUrl);
+    const conn: MariadbAdmin = await createConnection({
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username || 'root'),
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      connectTimeout: 10_000,
+    });
+    const db = names.tag;
+    const { accounts, transfers } = names;
+    const ids = async (): Promise<number[]> => {
+      const rows: { id: bigint | number }[] = await conn.query(
+        'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
+        [db],
+      );
+      return rows.map((r) => Number(r.id));
+    };
+    return {
+      async setup(count, balance) {
+        await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
+        await conn.query(`CREATE DATABASE \`${db}\``);
+        await conn.query(`CREATE TABLE \`${db}\`.${accounts} (id INT PRIMARY KEY, balance BIGINT NOT NULL)`);
+        await conn.query(
+          `CREATE TABLE \`${db}\`.${transfers} (id VARCHAR(64) PRIMARY KEY, src INT NOT NULL, dst INT NOT NULL, amount INT NOT NULL)`,
+        );
+        await conn.query(
+          `INSERT INTO \`${db}\`.${accounts} SELECT seq, ? FROM \`${db}\`.seq_1_to_${Math.trunc(count)}`,
+          [balance],
+        );
+      },
+      async serverConnections() {
+        return (await ids()).length;
+      },
+      async killBackends() {
+        let killed = 0;
+        for (const id of await ids()) {
+          try {
+            await conn.query(`KILL CONNECTION ${id}`);
+            killed++;
+          } catch (error) {
+            if ((error as { errno?: number }).errno !== 1094) throw error; // already gone
+          }
+        }
+        return killed;
+      },
+      async ledger() {
+        const balances: { id: number; balance: unknown }[] = await conn.query(
+          `SELECT id, balance FROM \`${db}\`.${accounts}`,
+        );
+        const log: { id: string; src: number; dst: number; amount: number }[] = await conn.query(
+          `SELECT id, src, dst, amount FROM \`${db}\`.${transfers}`,
+        );
+        return {
+          balances: new Map(balances.map((r) => [Number(r.id), Number(r.balance)])),
+          transfers: log.map((r) => ({
+            id: String(r.id),
+            src: Number(r.src),
+            dst: Number(r.dst),
+            amount: Number(r.amount),
+          })),
+        };
+      },
+      async teardown() {
+        try {
+          await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
+        } finally {
+          await conn.end();
+        }
+      },
+    };
+  },
+  echo: 'SELECT CAST(? AS SIGNED) AS n',
+  readBalances: (n) => `SELECT id, balance FROM ${n.accounts} WHERE id IN (?, ?)`,
+  debit: (n) => `UPDATE ${n.accounts} SET balance = balance - ? WHERE id = ?`,
+  credit: (n) => `UPDATE ${n.accounts} SET balance = balance + ? WHERE id = ?`,
+  logTransfer: (n) => `INSERT INTO ${n.transfers} (id, src, dst, amount) VALUES (?, ?, ?, ?)`,
+};
+
+/**
+ * PostgreSQL keeps a backend whose client vanished while it waits on a lock (or runs a
+ * query) until it next reads the socket: after a cut, the server showed up to twice
+ * size + maxOverflow backends for a moment (the orphans waiting on row locks, plus the
+ * pool's new connections). `client_connection_check_interval` (PostgreSQL 14+, per
+ * session) makes such a backend notice within the interval; the soak sets it, as a
+ * service that cares about its server-side connection count should.
+ */
+export const CLIENT_CHECK = '100ms';
+
+/** Every driver the soak runs. One entry per driver; `npm run soak -- <name>` picks some. */
+export const SOAK_TARGETS: readonly SoakTarget[] = [
+  {
+    name: 'postgres.js',
+    server: 'PostgreSQL',
+    serverUrl: PG_URL,
+    urlVariable: 'PG_URL',
+    dialect: postgresDialect,
+    driver: (url, tag) =>
+      postgres(url, {
+        applicationName: tag,
+        postgresOptions: { connection: { client_connection_check_interval: CLIENT_CHECK } },
+      }) as unknown as Driver<SqlConnection>,
+  },
+  {
+    name: 'mariadb',
+    server: 'MariaDB',
+    serverUrl: MARIADB_URL,
+    urlVariable: 'MARIADB_URL',
+    dialect: mysqlDialect,
+    driver: (url) => mariadb(url) as unknown as Driver<SqlConnection>,
+  },
+];

@@ -1,0 +1,68 @@
+/**
+ * A pooled connection's record and the states it can be in (the life of a
+ * connection, docs/architecture.md). This file owns the vocabulary only: the pool's
+ * transition function (`Pool#move` in pool.ts) is the one writer of `state`, and it
+ * keeps the per-state count table (`StateCounts`) in step, so every count the pool
+ * reports is derived from where its connections are (postgres.js `move(c, queue)`,
+ * the MongoDB driver's derived `totalConnectionCount`).
+ */
+
+/** Being opened by the driver; no physical connection yet. */
+export const CONNECTING = 0;
+/** Open, in the idle list, ready to be handed out. */
+export const IDLE = 1;
+/** Checked out by a caller. */
+export const USED = 2;
+/** Being pinged before it is handed out. */
+export const PINGING = 3;
+/** Checked in, the driver's reset is running. */
+export const RESETTING = 4;
+/** Closed (or never opened); the record is gone from the pool. */
+export const CLOSED = 5;
+/** Closed by `close()` after its timeout while a caller still held it; a later release is a no-op. */
+export const ABANDONED = 6;
+
+export type ConnState = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+export const STATE_NAMES = [
+  'connecting',
+  'idle',
+  'used',
+  'pinging',
+  'resetting',
+  'closed',
+  'abandoned',
+] as const;
+
+/** How many records are in each state, indexed by state. */
+export type StateCounts = number[];
+
+export function newStateCounts(): StateCounts {
+  return [0, 0, 0, 0, 0, 0, 0];
+}
+
+/**
+ * One pooled connection. Times are on the clocks named in clock.ts:
+ * `checkedOutAt`, `lastUsedAt` and `waitMs` on the tick clock, `createdAt` and
+ * `expiresAt` on the precise clock.
+ */
+export class Conn<C> {
+  /** A record is born CLOSED ("not in the pool") and moved to CONNECTING at once. */
+  state: ConnState = CLOSED;
+  /** The driver's connection; set when the connect succeeds. */
+  conn: C = undefined as C;
+  generation = 0;
+  /** Checkouts so far; also the token that tells one checkout from the next. */
+  uses = 0;
+  checkedOutAt = 0;
+  waitMs = 0;
+  createdAt = 0;
+  expiresAt = Number.POSITIVE_INFINITY;
+  lastUsedAt = 0;
+  /** The driver reported it dead (`onDead`); it is never handed out again. */
+  dead = false;
+  deadError: unknown = undefined;
+  leakReported = false;
+  stack: string | undefined = undefined;
+  constructor(readonly id: number) {}
+}

@@ -1,0 +1,155 @@
+/**
+ * The loans: `pool.use` and `pool.transaction`, written against a narrow handle of
+ * the pool (`LoanHandle`) rather than its internals.
+ *
+ * Owns: acquire, run the caller's function, hand the connection back exactly once
+ * (release, or invalidate and clear after a disconnect); BEGIN / COMMIT / ROLLBACK or
+ * the driver's own `runTransaction`; re-running a whole transaction on a retryable
+ * failure with jittered backoff; the instrumentation hooks around both.
+ */
+import type { Conn } from './connection-record.js';
+import type { BeginOptions } from './driver.js';
+import type { DriverCalls } from './driver-calls.js';
+import { PoolConfigError, PoolMisuseError } from './errors.js';
+import { ISOLATION_LEVELS, isIsolationLevel } from './isolation.js';
+import type { AcquireOptions, PoolInstrumentation, TransactionOptions, TransactionScope } from './types.js';
+
+/** The slice of a pool that loans need. */
+export interface LoanHandle<C> {
+  readonly calls: DriverCalls<C>;
+  readonly instr: PoolInstrumentation | undefined;
+  acquire(options: AcquireOptions | undefined): Promise<C>;
+  /** The record of a connection this pool just handed out. */
+  record(conn: C): Conn<C>;
+  /**
+   * The caller is done with checkout `checkout` of `rec` (a no-op when it was already
+   * handed back): release it, or on a disconnect `error` invalidate it and clear the pool.
+   */
+  finish(rec: Conn<C>, checkout: number, error: unknown): void;
+  /** A rollback failed: the connection must not be reused (no-op when already handed back). */
+  discard(rec: Conn<C>, checkout: number, error: unknown): void;
+}
+
+/** Acquire, run `fn`, release. A disconnect error invalidates the connection and clears the pool. */
+export async function use<C, T>(
+  h: LoanHandle<C>,
+  fn: (conn: C) => Promise<T> | T,
+  options: AcquireOptions | undefined,
+): Promise<T> {
+  if (typeof fn !== 'function') throw new TypeError('pool.use(fn): fn must be a function');
+  const conn = await h.acquire(options);
+  const rec = h.record(conn);
+  const checkout = rec.uses;
+  const instr = h.instr;
+  if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
+  let result: T;
+  try {
+    result = await fn(conn);
+  } catch (error) {
+    h.finish(rec, checkout, error);
+    throw error;
+  }
+  h.finish(rec, checkout, undefined);
+  return result;
+}
+
+/**
+ * BEGIN, run `fn`, COMMIT; ROLLBACK and rethrow on error. `retries` re-runs the
+ * whole function on a serialization failure or deadlock, with jittered backoff.
+ */
+export async function transaction<C, T>(
+  h: LoanHandle<C>,
+  fn: (conn: C) => Promise<T>,
+  options: TransactionOptions,
+): Promise<T> {
+  if (typeof fn !== 'function') throw new TypeError('pool.transaction(fn): fn must be a function');
+  const driver = h.calls.driver;
+  if (driver.runTransaction === undefined && (!driver.begin || !driver.commit || !driver.rollback)) {
+    throw new PoolMisuseError(
+      `pool.transaction(): the '${driver.name}' driver does not support transactions`,
+    );
+  }
+  const retries = options.retries ?? 0;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new PoolConfigError(
+      'retries',
+      `invalid transaction option retries: got ${String(retries)}, expected an integer >= 0`,
+    );
+  }
+  if (options.isolation !== undefined && !isIsolationLevel(options.isolation)) {
+    throw new PoolConfigError(
+      'isolation',
+      `invalid transaction option isolation: got ${JSON.stringify(options.isolation)}, ` +
+        `expected one of ${ISOLATION_LEVELS.join(', ')}`,
+    );
+  }
+  const begin: BeginOptions = { isolation: options.isolation, readOnly: options.readOnly };
+  const acquireOptions =
+    options.signal === undefined && options.timeoutMs === undefined
+      ? undefined
+      : { signal: options.signal, timeoutMs: options.timeoutMs };
+  const run = async (scope: TransactionScope | undefined): Promise<T> => {
+    let previous: unknown;
+    for (let attempt = 1; ; attempt++) {
+      scope?.attempt(attempt, previous);
+      try {
+        return await once(h, fn, begin, acquireOptions);
+      } catch (error) {
+        if (attempt > retries || !h.calls.isRetryable(error)) throw error;
+        previous = error;
+        await sleep(Math.min(1000, 10 * 2 ** (attempt - 1)) * Math.random());
+      }
+    }
+  };
+  const instr = h.instr;
+  if (instr?.transaction !== undefined) {
+    return instr.transaction({ isolation: begin.isolation, readOnly: begin.readOnly, retries }, run);
+  }
+  return run(undefined);
+}
+
+/** One attempt of a transaction on one checkout. */
+async function once<C, T>(
+  h: LoanHandle<C>,
+  fn: (conn: C) => Promise<T>,
+  begin: BeginOptions,
+  acquireOptions: AcquireOptions | undefined,
+): Promise<T> {
+  const driver = h.calls.driver;
+  const conn = await h.acquire(acquireOptions);
+  const rec = h.record(conn);
+  const checkout = rec.uses;
+  const instr = h.instr;
+  if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
+  let result: T;
+  try {
+    if (driver.runTransaction !== undefined) {
+      result = await driver.runTransaction(conn, begin, fn);
+    } else {
+      await driver.begin!(conn, begin);
+      try {
+        result = await fn(conn);
+        await driver.commit!(conn);
+      } catch (error) {
+        if (!rec.dead && !h.calls.isDisconnect(error)) {
+          try {
+            await driver.rollback!(conn);
+          } catch (rollbackError) {
+            // a connection that cannot roll back must not be reused
+            h.discard(rec, checkout, rollbackError);
+          }
+        }
+        throw error;
+      }
+    }
+  } catch (error) {
+    h.finish(rec, checkout, error);
+    throw error;
+  }
+  h.finish(rec, checkout, undefined);
+  return result;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

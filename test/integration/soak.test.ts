@@ -1,0 +1,32 @@
+/**
+ * The short soak (issue 9): every SQL driver in bench/soak/targets.ts, 48 callers
+ * for 11 s through the fault proxy (one cut, slow chunks, a backend kill, a stall,
+ * an RST cut, a refusal), then 4 s without faults. Checks what `npm run soak`
+ * checks (every call settles, nothing unhandled, the ledger holds, the server never
+ * sees more than size + maxOverflow of the run's connections, calls succeed again
+ * after the last fault) and prints the figures. `npm run soak` is the long version.
+ */
+import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../bench/soak/report.js';
+import { runSoak } from '../../bench/soak/soak.js';
+import { SOAK_TARGETS } from '../../bench/soak/targets.js';
+import { serverAvailable } from '../support/servers.js';
+
+for (const target of SOAK_TARGETS) {
+  const available = await serverAvailable(target.server, target.serverUrl, target.urlVariable);
+  describe.skipIf(!available)(`soak: ${target.name} through the fault proxy`, () => {
+    it('every call settles, nothing is unhandled, the ledger and the connection bound hold', async () => {
+      const report = await runSoak(target, { durationMs: 11_000, recoveryMs: 4000 });
+      console.log(formatReport(report));
+      expect(report.failedChecks, formatReport(report)).toEqual([]);
+      // the figures the checks rest on, asserted directly too
+      expect(report.calls).toBeGreaterThan(200);
+      expect(report.faults.map((f) => f.name)).toContain('backend kill');
+      expect(report.ledger.committed).toBeGreaterThan(0);
+      expect(report.ledger.sumAfter).toBe(report.ledger.sumBefore);
+      expect(report.maxServerConnections).toBeGreaterThan(0);
+      expect(report.maxServerConnections).toBeLessThanOrEqual(report.bound);
+      expect(report.recoveredSuccessRate).toBeGreaterThanOrEqual(0.9);
+    }, 60_000);
+  });
+}

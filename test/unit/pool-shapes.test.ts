@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { expect, test } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/**
+ * Issue 11, the second-pool slowdown: the deques of a pool made later in a process were
+ * born in another elements kind than the first pool's, so the optimized code of every
+ * hot path went polymorphic. Asserted on the cause, with V8's optimization status (not a
+ * timing): a deque made after another one's `push` was optimized must not deoptimize it.
+ */
+test('a deque made later in the process keeps the optimized code of the first one valid', () => {
+  const run = spawnSync(
+    process.execPath,
+    ['--allow-natives-syntax', '--import', 'tsx', 'test/fixtures/pool-shapes.ts'],
+    { cwd: root, encoding: 'utf8', timeout: 30_000 },
+  );
+  expect(run.status, run.stderr).toBe(0);
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
+  // optimized before the second deque, and still optimized after using it
+  expect(result.push).toEqual([true, true]);
+  expect(result.shift).toEqual([true, true]);
+}, 40_000);
