@@ -8,7 +8,10 @@
  * - cistern+postgres.js: `pool.use((c) => c.sql\`...\`)` — the defaults a user gets
  *   (telemetry off here, prePing on with its window, resetOnReturn on);
  * - postgres.js pool: `postgres(url, { max: 10 })`, `sql\`...\`` (pipelines onto busy connections);
- * - pg.Pool (max 10): `pool.query(text)`.
+ * - pg.Pool (max 10): `pool.query(text)`;
+ * - cistern+pg: `pool.use((c) => c.query(text))` on `pg(url)` (one pg.Client per connection),
+ *   the same defaults as cistern+postgres.js;
+ * - cistern/pg Pool: the pg.Pool face (max 10), `pool.query(text)` as with pg.Pool.
  * Each measurement runs in a fresh process (bench/lib/load-bench.ts), interleaved:
  * every repetition measures each contender once, in an order rotated per
  * repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms, CPU µs
@@ -36,6 +39,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import postgresjs from 'postgres';
+import { Pool as CisternPgPool, pg as pgDriver } from '../src/drivers/pg/index.js';
 import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool } from '../src/index.js';
 import { PG_URL, reachable } from '../test/support/servers.js';
@@ -114,6 +118,27 @@ const subjects: Subject[] = [
       // an idle client's error (e.g. its backend terminated) is emitted on the pool: without a
       // listener it crashes the process, as pg documents
       pool.on('error', () => {});
+      await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('select pg_sleep(0.01)')));
+      return { query: (name) => pool.query(TEXT[name]), close: () => pool.end() };
+    },
+  },
+  {
+    name: 'cistern+pg',
+    async open() {
+      const pool = createPool(pgDriver(PG_URL), {
+        size: CONNECTIONS,
+        maxOverflow: 0,
+        minIdle: CONNECTIONS,
+        telemetry: false,
+      });
+      await pool.ready();
+      return { query: (name) => pool.use((c) => c.query(TEXT[name])), close: () => pool.close() };
+    },
+  },
+  {
+    name: 'cistern/pg Pool (face)',
+    async open() {
+      const pool = new CisternPgPool({ connectionString: PG_URL, max: CONNECTIONS, telemetry: false });
       await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('select pg_sleep(0.01)')));
       return { query: (name) => pool.query(TEXT[name]), close: () => pool.end() };
     },

@@ -175,5 +175,41 @@ export const pgPool: ContenderSpec = {
   },
 };
 
+/** The in-memory client with pg's transaction status (always idle), so the face's reset sends nothing, as with pg. */
+class IdleFakePgClient extends FakePgClient {
+  getTransactionStatus(): string {
+    return 'I';
+  }
+}
+
+export const cisternPgFace: ContenderSpec = {
+  name: 'cistern/pg Pool',
+  async open(size) {
+    const { Pool } = await import('../../src/drivers/pg/index.js');
+    // pg-pool's API on the cistern core, same settings as the pg-pool contender
+    const pool = new Pool({ max: size, min: size, Client: IdleFakePgClient as never, telemetry: false });
+    async function worker(ops: number): Promise<void> {
+      for (let i = 0; i < ops; i++) {
+        const c = await pool.connect();
+        c.release!();
+      }
+    }
+    return {
+      name: 'cistern/pg Pool',
+      run: (callers, ops) => spawn(callers, () => worker(ops)) as Promise<void>,
+      acquire: () => pool.connect(),
+      release: (c) => (c as FakePgClient).release!(),
+      close: () => pool.end(),
+    };
+  },
+};
+
 /** Every contender, the floor first. */
-export const contenders: readonly ContenderSpec[] = [bare, cistern, genericPoolSpec, tarn, pgPool];
+export const contenders: readonly ContenderSpec[] = [
+  bare,
+  cistern,
+  genericPoolSpec,
+  tarn,
+  pgPool,
+  cisternPgFace,
+];

@@ -1,0 +1,98 @@
+/**
+ * `pg(url | config)`: the cistern Driver for PostgreSQL on node-postgres.
+ * Each pooled connection is exactly one `pg.Client`.
+ */
+import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
+import { type PgConnection, type PgHooks, PooledPgConnection } from './pg-connection.js';
+import { isPgDisconnect, isPgRetryable } from './pg-errors.js';
+import type { ResolvedPgConfig } from './pg-options.js';
+import type { PgClient } from './pg-types.js';
+
+function own(conn: PgConnection): PooledPgConnection {
+  return conn as PooledPgConnection;
+}
+
+export class PgDriver implements Driver<PgConnection> {
+  readonly name = 'pg';
+  readonly target: DriverTarget;
+  /** The target as text, password masked: for messages. */
+  readonly display: string;
+  readonly #config: ResolvedPgConfig;
+  readonly #hooks: PgHooks | undefined;
+
+  constructor(config: ResolvedPgConfig, hooks?: PgHooks) {
+    this.#config = config;
+    this.#hooks = hooks;
+    this.target = targetOf(config);
+    this.display = config.display ?? displayOf(this.target);
+  }
+
+  connect(ctx: ConnectContext): Promise<PgConnection> {
+    const meta = { connectionId: ctx.connectionId, target: this.target };
+    return PooledPgConnection.open(ctx, this.#config, meta, this.display, this.#hooks);
+  }
+
+  ping(conn: PgConnection): Promise<boolean> {
+    return own(conn).ping();
+  }
+
+  // undefined (no promise) when there is nothing to undo: the pool's check-in stays synchronous
+  reset(conn: PgConnection): Promise<void> {
+    return own(conn).reset() as Promise<void>;
+  }
+
+  close(conn: PgConnection): Promise<void> {
+    return own(conn).close();
+  }
+
+  isAlive(conn: PgConnection): boolean {
+    return own(conn).alive;
+  }
+
+  isDisconnect(error: unknown): boolean {
+    return isPgDisconnect(error);
+  }
+
+  isRetryable(error: unknown): boolean {
+    return isPgRetryable(error);
+  }
+
+  begin(conn: PgConnection, options: BeginOptions): Promise<void> {
+    return own(conn).begin(options);
+  }
+
+  commit(conn: PgConnection): Promise<void> {
+    return own(conn).commit();
+  }
+
+  rollback(conn: PgConnection): Promise<void> {
+    return own(conn).rollback();
+  }
+}
+
+/**
+ * Host, port, database and user as pg itself resolves them (URL, options, PG* variables):
+ * read from a Client that is constructed and never connected (no socket is opened).
+ */
+function targetOf(config: ResolvedPgConfig): DriverTarget {
+  let probe: Partial<PgClient> = {};
+  try {
+    probe = new config.Client(config.clientConfig) ?? {};
+  } catch {
+    // an invalid URL fails again, with its message, at connect
+  }
+  const c = config.clientConfig;
+  const host = probe.host ?? (c.host as string | undefined) ?? 'localhost';
+  const port = Number(probe.port ?? c.port ?? 5432);
+  return {
+    system: 'postgresql',
+    host,
+    port: Number.isFinite(port) ? port : undefined,
+    database: probe.database ?? (c.database as string | undefined),
+    user: probe.user ?? (c.user as string | undefined),
+  };
+}
+
+function displayOf(t: DriverTarget): string {
+  return `postgres://${t.user === undefined ? '' : `${t.user}@`}${t.host}:${t.port}/${t.database ?? ''}`;
+}

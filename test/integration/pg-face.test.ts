@@ -1,0 +1,146 @@
+/**
+ * The pg.Pool face beyond pg-pool's own suite: `instanceof pg.Pool` for the pg the
+ * user installed, bad input (min > max, a double release, a foreign connection),
+ * no crash from an idle client's error without a listener, a backend killed
+ * mid-query, and the cistern core behind it (`pool.cistern`).
+ */
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { Pool } from '../../src/drivers/pg/index.js';
+import { PoolConfigError, PoolMisuseError } from '../../src/index.js';
+import { adminSql, appName, PG_URL, terminate } from '../support/postgres.js';
+import { serverAvailable } from '../support/servers.js';
+
+/** pg-cursor ships no types: the slice this test calls. */
+interface CursorLike {
+  read(rows: number): Promise<{ n: number }[]>;
+  close(): Promise<void>;
+}
+const Cursor = createRequire(import.meta.url)('pg-cursor') as new (text: string) => CursorLike;
+
+const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
+
+describe.skipIf(!up)('cistern/pg Pool (the pg.Pool face)', () => {
+  it('is a pg.Pool of the installed pg, with pg-pool defaults in options and the password hidden', async () => {
+    const pool = new Pool({ connectionString: PG_URL, password: 'pgd-hidden', telemetry: false });
+    try {
+      expect(pool).toBeInstanceOf(pg.Pool);
+      expect(pool.options.max).toBe(10);
+      expect(pool.options.idleTimeoutMillis).toBe(10000);
+      expect(Object.keys(pool.options)).not.toContain('password');
+      expect(pool.cistern.options.size).toBe(10);
+      expect(pool.cistern.options.idleTimeoutMs).toBe(10000);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('rejects only what contradicts itself', () => {
+    expect(() => new Pool({ max: 2, min: 3 })).toThrow(PoolConfigError);
+    expect(() => new Pool({ max: 2, min: 3 })).toThrow(
+      /min: got 3, expected an integer between 0 and max \(2\)/,
+    );
+    expect(() => new Pool({ max: 0.5 })).toThrow(/max/);
+    // client options it does not know pass through to pg.Client, as with pg-pool
+    expect(() => new Pool({ some_client_option: 1, telemetry: false }).end()).not.toThrow();
+  });
+
+  it('a double release is a PoolMisuseError with pg-pool words; a foreign connection too; the pool stays intact', async () => {
+    const a = new Pool({ connectionString: PG_URL, max: 1, telemetry: false });
+    const b = new Pool({ connectionString: PG_URL, max: 1, telemetry: false });
+    try {
+      const client = await a.connect();
+      client.release!();
+      expect(() => client.release!()).toThrow(PoolMisuseError);
+      expect(() => client.release!()).toThrow(
+        'Release called on client which has already been released to the pool.',
+      );
+      const conn = await b.cistern.acquire();
+      expect(() => a.cistern.release(conn)).toThrow(PoolMisuseError);
+      b.cistern.release(conn);
+      expect((await a.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
+      expect(a.totalCount).toBe(1);
+      expect(a.idleCount).toBe(1);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
+  it("an idle client's backend killed with no 'error' listener crashes nothing; the next query gets a new backend", async () => {
+    const application = appName('pgd-face-idle');
+    const admin = adminSql();
+    const pool = new Pool({
+      connectionString: PG_URL,
+      application_name: application,
+      max: 1,
+      telemetry: false,
+    });
+    const removed: unknown[] = [];
+    pool.on('remove', (c) => removed.push(c));
+    try {
+      const first = (await pool.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      expect(await terminate(admin, first)).toBe(true);
+      await expect.poll(() => removed.length).toBe(1);
+      expect(pool.totalCount).toBe(0);
+      const second = (await pool.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      expect(second).not.toBe(first);
+    } finally {
+      await pool.end();
+      await admin.end({ timeout: 1 });
+    }
+  });
+
+  it("a backend killed mid-query fails that query with pg's error and the pool serves the next one", async () => {
+    const admin = adminSql();
+    const pool = new Pool({ connectionString: PG_URL, max: 2, telemetry: false });
+    try {
+      const client = await pool.connect();
+      const slow = client.query('select pg_sleep(10)').then(
+        () => 'resolved',
+        (e: { code?: string }) => e.code,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await terminate(admin, client.processID!)).toBe(true);
+      expect(await slow).toBe('57P01');
+      client.release!();
+      // the backend's FATAL reaches the query before the socket closes; the close then removes it
+      await expect.poll(() => pool.totalCount).toBe(0);
+      expect((await pool.query('select 2 as n')).rows).toEqual([{ n: 2 }]);
+    } finally {
+      await pool.end();
+      await admin.end({ timeout: 1 });
+    }
+  });
+
+  it('a client returned inside a transaction is rolled back before the next caller gets it', async () => {
+    const pool = new Pool({ connectionString: PG_URL, max: 1, telemetry: false });
+    try {
+      const client = await pool.connect();
+      await client.query('begin');
+      client.release!();
+      const again = await pool.connect();
+      expect(again).toBe(client);
+      expect(again.getTransactionStatus?.()).toBe('I');
+      again.release!();
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('pool.query with a submittable (pg-cursor) resolves to it; the client goes back when it ends', async () => {
+    const pool = new Pool({ connectionString: PG_URL, max: 1, telemetry: false });
+    try {
+      const cursor = (await pool.query(new Cursor('select generate_series(1, 10) as n'))) as CursorLike;
+      expect(pool.idleCount).toBe(0);
+      const rows = await cursor.read(4);
+      expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4]);
+      await cursor.close();
+      await expect.poll(() => pool.idleCount).toBe(1);
+      expect((await pool.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
