@@ -242,7 +242,8 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
       switch (kind) {
         case 'query': {
           const n = caller * 100_000 + seq;
-          const rows = await p.use((c) => c.query(d.echo, [n]));
+          const result = await p.use((c) => c.query(d.echo, [n]));
+          const rows = target.rows === undefined ? result : target.rows(result);
           if (Number(rows[0]?.n) !== n) wrongResults++;
           return;
         }

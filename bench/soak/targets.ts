@@ -3,19 +3,15 @@
  * one entry: its name, the server it needs, how to build the cistern driver for a
  * URL (through the fault proxy), and which SQL dialect it speaks — the dialect
  * (below) owns the admin side: tables, the server-side connection count, backend
- * kills, the ledger check. `cistern/pg` joins as
+ * kills, the ledger check.
  *
- * ```ts
- * { name: 'pg', server: 'PostgreSQL', serverUrl: PG_URL, dialect: postgresDialect,
- *   driver: (url, tag) => pg({ connectionString: url, application_name: tag }) }
- * ```
- *
- * Every pooled connection must offer `query(text, params)` resolving to an array
- * of row objects (both drivers below do; the dialect writes the placeholders).
+ * Every pooled connection must offer `query(text, params)`; it resolves to an array
+ * of row objects, or to what the target's `rows` turns into one (pg's Result).
  */
 import { createConnection, type Connection as MariadbAdmin } from 'mariadb';
 import postgresjs from 'postgres';
 import { mariadb } from '../../src/drivers/mariadb/index.js';
+import { pg } from '../../src/drivers/pg/index.js';
 import { postgres } from '../../src/drivers/postgres/index.js';
 import type { Driver } from '../../src/index.js';
 import { MARIADB_URL, PG_URL } from '../../test/support/servers.js';
@@ -80,6 +76,8 @@ export interface SoakTarget {
   dialect: SoakDialect;
   /** The cistern driver for `url` (the proxy's), tagging its connections with `tag` when the dialect needs it. */
   driver(url: string, tag: string): Driver<SqlConnection>;
+  /** The rows of what `query` resolved to, when that is not the array itself (pg's `Result`). */
+  rows?(result: unknown): readonly Record<string, unknown>[];
 }
 
 export const postgresDialect: SoakDialect = {
@@ -252,6 +250,20 @@ export const SOAK_TARGETS: readonly SoakTarget[] = [
         applicationName: tag,
         postgresOptions: { connection: { client_connection_check_interval: CLIENT_CHECK } },
       }) as unknown as Driver<SqlConnection>,
+  },
+  {
+    name: 'pg',
+    server: 'PostgreSQL',
+    serverUrl: PG_URL,
+    urlVariable: 'PG_URL',
+    dialect: postgresDialect,
+    driver: (url, tag) =>
+      pg({
+        connectionString: url,
+        application_name: tag,
+        options: `-c client_connection_check_interval=${CLIENT_CHECK}`,
+      }) as unknown as Driver<SqlConnection>,
+    rows: (result) => (result as { rows: Record<string, unknown>[] }).rows,
   },
   {
     name: 'mariadb',
