@@ -7,27 +7,15 @@ import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CLUSTER_EVENT_NAMES } from '../../src/cluster/emitter.js';
 import { CLUSTER_DEFAULTS } from '../../src/cluster/options.js';
+import { markdownTable } from '../support/markdown-table.js';
 
 const doc = readFileSync(resolve(import.meta.dirname, '../../docs/topologies.md'), 'utf8');
 
 /** Rows of the first table after the line that starts with `intro`. */
 function tableAfter(intro: string): string[][] {
-  const start = doc.indexOf(intro);
-  expect(start, `docs/topologies.md has "${intro}"`).toBeGreaterThanOrEqual(0);
-  const rows: string[][] = [];
-  let inTable = false;
-  for (const line of doc.slice(start).split('\n').slice(1)) {
-    if (line.startsWith('|')) {
-      inTable = true;
-      rows.push(
-        line
-          .split(/(?<!\\)\|/)
-          .slice(1, -1)
-          .map((c) => c.trim()),
-      );
-    } else if (inTable) break;
-  }
-  return rows.slice(2);
+  const rows = markdownTable(doc, intro);
+  expect(rows, `docs/topologies.md has "${intro}"`).toBeDefined();
+  return rows!;
 }
 
 function show(value: unknown): string {

@@ -6,27 +6,19 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { POOL_CHANNELS, QUERY_CHANNEL, TRANSACTION_CHANNEL } from '../../src/index.js';
+import { markdownTable } from '../support/markdown-table.js';
 
 const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
 
 /** The first table after a heading (any level), as rows of cells, header rows dropped. */
 function table(heading: string): string[][] {
-  const start = readme.indexOf(`${heading}\n`);
-  expect(start, `README has "${heading}"`).toBeGreaterThanOrEqual(0);
-  const rows: string[][] = [];
-  let inTable = false;
-  for (const line of readme.slice(start).split('\n').slice(1)) {
-    if (line.startsWith('|')) {
-      inTable = true;
-      rows.push(
-        line
-          .split(/(?<!\\)\|/)
-          .slice(1, -1)
-          .map((c) => c.trim()),
-      );
-    } else if (inTable) break;
-  }
-  return rows.slice(2);
+  const rows = markdownTable(
+    readme,
+    `${heading}
+`,
+  );
+  expect(rows, `README has "${heading}"`).toBeDefined();
+  return rows!;
 }
 
 const fields = (cell: string) =>

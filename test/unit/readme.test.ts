@@ -9,29 +9,19 @@ import { describe, expect, test } from 'vitest';
 import * as cistern from '../../src/index.js';
 import { POOL_EVENT_NAMES } from '../../src/pool/emitter.js';
 import { DEFAULTS } from '../../src/pool/options.js';
+import { markdownTable } from '../support/markdown-table.js';
 
 const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
 
 function table(heading: string): string[][] {
-  const start = readme.indexOf(`## ${heading}\n`);
-  expect(start, `README has a "## ${heading}" section`).toBeGreaterThanOrEqual(0);
-  const rest = readme.slice(start).split('\n');
-  const rows: string[][] = [];
-  let inTable = false;
-  for (const line of rest.slice(1)) {
-    if (line.startsWith('## ')) break;
-    if (line.startsWith('|')) {
-      inTable = true;
-      // split on pipes that are not escaped
-      rows.push(
-        line
-          .split(/(?<!\\)\|/)
-          .slice(1, -1)
-          .map((c) => c.trim()),
-      );
-    } else if (inTable) break;
-  }
-  return rows.slice(2);
+  const rows = markdownTable(
+    readme,
+    `## ${heading}
+`,
+    { withinSection: true },
+  );
+  expect(rows, `README has a "## ${heading}" section`).toBeDefined();
+  return rows!;
 }
 
 function show(value: unknown): string {
