@@ -7,40 +7,11 @@
  */
 import dc from 'node:diagnostics_channel';
 import { PoolConfigError } from '../pool/errors.js';
+import type { QueryLogOptions, QueryLogRecord, QueryLogSink } from '../pool/types.js';
+
+export type { QueryLogOptions, QueryLogRecord, QueryLogSink };
+
 import { QUERY_CHANNEL, type QueryMessage } from './channels.js';
-
-/** One logged query. */
-export interface QueryLogRecord {
-  pool: string;
-  connectionId: number;
-  system: string;
-  durationMs: number;
-  text: string | undefined;
-  operation: string | undefined;
-  /** The failure's code (SQLSTATE, server error number, ECONNRESET, ...) or class name; absent on success. */
-  error?: string;
-}
-
-type LogMethod = (...args: any[]) => unknown;
-
-/**
- * Where lines go: `console` (the line alone), a pino-like logger (called as
- * `logger[level](record, line)`), or a function given `(line, record)`.
- */
-export type QueryLogSink =
-  | ((line: string, record: QueryLogRecord) => void)
-  | { info: LogMethod; warn?: LogMethod; debug?: LogMethod; error?: LogMethod };
-
-export interface QueryLogOptions {
-  /** Log queries taking at least this many milliseconds. Default 0 (every query). */
-  thresholdMs?: number;
-  /** Default `console`. */
-  sink?: QueryLogSink;
-  /** The logger method for an object sink. Default 'info'. */
-  level?: 'debug' | 'info' | 'warn' | 'error';
-  /** Only this pool's queries (by name). Default every pool. */
-  pool?: string;
-}
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 const OPTION_KEYS = new Set(['thresholdMs', 'sink', 'level', 'pool']);
@@ -112,7 +83,8 @@ export function logQueries(options: QueryLogOptions = {}): () => void {
       ? sink
       : sink === console
         ? (line) => console[level](line)
-        : (line, record) => (sink as Record<string, LogMethod>)[level].call(sink, record, line);
+        : (line, record) =>
+            (sink as Record<string, (...args: unknown[]) => unknown>)[level].call(sink, record, line);
   const onEnd = (message: unknown): void => {
     const m = message as QueryMessage;
     if (only !== undefined && m.pool !== only) return;

@@ -2,7 +2,6 @@
  * The core's public types: options, stats, events, and the `PoolInstrumentation` port
  * through which telemetry plugs in without the core importing it. No code.
  */
-import type { QueryLogOptions } from '../diagnostics/query-log.js';
 import type { BeginOptions, IsolationLevel, QueryObserver } from './driver.js';
 
 /** Telemetry settings; interpreted by `cistern/telemetry`, carried opaquely by the core. */
@@ -170,4 +169,40 @@ export interface PoolInstrumentation {
   acquired?(waitMs: number, connectionId: number): void;
   /** Called once when the pool has closed. */
   dispose?(): void;
+}
+
+// ---------------------------------------------------------------- query log (telemetry.logQueries)
+// Declared here with the option that carries them; src/diagnostics/query-log.ts interprets them.
+
+/** One logged query. */
+export interface QueryLogRecord {
+  pool: string;
+  connectionId: number;
+  system: string;
+  durationMs: number;
+  text: string | undefined;
+  operation: string | undefined;
+  /** The failure's code (SQLSTATE, server error number, ECONNRESET, ...) or class name; absent on success. */
+  error?: string;
+}
+
+type LogMethod = (...args: any[]) => unknown;
+
+/**
+ * Where lines go: `console` (the line alone), a pino-like logger (called as
+ * `logger[level](record, line)`), or a function given `(line, record)`.
+ */
+export type QueryLogSink =
+  | ((line: string, record: QueryLogRecord) => void)
+  | { info: LogMethod; warn?: LogMethod; debug?: LogMethod; error?: LogMethod };
+
+export interface QueryLogOptions {
+  /** Log queries taking at least this many milliseconds. Default 0 (every query). */
+  thresholdMs?: number;
+  /** Default `console`. */
+  sink?: QueryLogSink;
+  /** The logger method for an object sink. Default 'info'. */
+  level?: 'debug' | 'info' | 'warn' | 'error';
+  /** Only this pool's queries (by name). Default every pool. */
+  pool?: string;
 }
