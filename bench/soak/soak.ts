@@ -175,13 +175,22 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
   process.on('uncaughtException', onUnhandled);
   try {
     await admin.setup(ACCOUNTS, BALANCE);
+    const released: number[] = [];
     const upstream = new URL(target.serverUrl);
     proxy = await startTcpProxy({
       targetHost: upstream.hostname,
       targetPort: Number(upstream.port || (target.server === 'PostgreSQL' ? 5432 : 3306)),
     });
     const url = proxy.url(target.dialect.poolUrl(target.serverUrl, names));
-    pool = createPool(target.driver(url, names.tag), {
+    // the backends of connections the pool has let go: its count drops at once, the
+    // server's only once the driver's close has gone through (see serverConnections)
+    const driver = target.driver(url, names.tag);
+    const close = driver.close.bind(driver);
+    driver.close = (conn) => {
+      released.push(target.backendId(conn));
+      return close(conn);
+    };
+    pool = createPool(driver, {
       name: `soak-${target.name}`,
       size,
       maxOverflow,
@@ -203,7 +212,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     const sampler = (async () => {
       while (sampling) {
         try {
-          const n = await admin.serverConnections();
+          const n = await admin.serverConnections(released);
           samples++;
           if (n > maxServer) {
             maxServer = n;

@@ -33,8 +33,12 @@ export interface SoakNames {
 export interface SoakAdmin {
   /** Create the tables with `accounts` rows of `balance` each. */
   setup(accounts: number, balance: number): Promise<void>;
-  /** Connections the server sees with this run's tag now. */
-  serverConnections(): Promise<number>;
+  /**
+   * Connections the server sees with this run's tag now, leaving out `released`: the
+   * backends (pid / thread id) of connections the pool has already handed to the
+   * driver's close, which linger on the server while that close completes.
+   */
+  serverConnections(released: readonly number[]): Promise<number>;
   /** Terminate every backend with this run's tag (never anyone else's); resolves how many. */
   killBackends(): Promise<number>;
   /** Balances by account id, and the transfer log. */
@@ -76,6 +80,8 @@ export interface SoakTarget {
   dialect: SoakDialect;
   /** The cistern driver for `url` (the proxy's), tagging its connections with `tag` when the dialect needs it. */
   driver(url: string, tag: string): Driver<SqlConnection>;
+  /** The server-side id of a pooled connection (backend pid, thread id). */
+  backendId(conn: unknown): number;
   /** The rows of what `query` resolved to, when that is not the array itself (pg's `Result`). */
   rows?(result: unknown): readonly Record<string, unknown>[];
 }
@@ -101,9 +107,10 @@ export const postgresDialect: SoakDialect = {
           count,
         ]);
       },
-      async serverConnections() {
+      async serverConnections(released) {
+        const gone = [...terminated, ...released];
         const [row] = await sql`select count(*)::int as n from pg_stat_activity
-            where application_name = ${tag} and pid <> all(${terminated}::int[])`;
+            where application_name = ${tag} and pid <> all(${gone}::int[])`;
         return row.n as number;
       },
       async killBackends() {
@@ -179,8 +186,8 @@ export const mysqlDialect: SoakDialect = {
           [balance],
         );
       },
-      async serverConnections() {
-        return (await ids()).length;
+      async serverConnections(released) {
+        return (await ids()).filter((id) => !released.includes(id)).length;
       },
       async killBackends() {
         let killed = 0;
@@ -250,6 +257,7 @@ export const SOAK_TARGETS: readonly SoakTarget[] = [
         applicationName: tag,
         postgresOptions: { connection: { client_connection_check_interval: CLIENT_CHECK } },
       }) as unknown as Driver<SqlConnection>,
+    backendId: (conn) => (conn as { pid: number }).pid,
   },
   {
     name: 'pg',
@@ -263,6 +271,7 @@ export const SOAK_TARGETS: readonly SoakTarget[] = [
         application_name: tag,
         options: `-c client_connection_check_interval=${CLIENT_CHECK}`,
       }) as unknown as Driver<SqlConnection>,
+    backendId: (conn) => (conn as { pid: number }).pid,
     rows: (result) => (result as { rows: Record<string, unknown>[] }).rows,
   },
   {
@@ -272,5 +281,6 @@ export const SOAK_TARGETS: readonly SoakTarget[] = [
     urlVariable: 'MARIADB_URL',
     dialect: mysqlDialect,
     driver: (url) => mariadb(url) as unknown as Driver<SqlConnection>,
+    backendId: (conn) => (conn as { threadId: number }).threadId,
   },
 ];
