@@ -155,7 +155,13 @@ for (const target of targets) {
             : sql<{
                 iso: string;
               }>`select trx_isolation_level as iso from information_schema.innodb_trx where trx_mysql_thread_id = connection_id()`;
-          const { rows } = await text.execute(tx);
+          // information_schema.innodb_trx is a cache MariaDB refreshes at most every 0.1 s
+          // (shared by every session): a transaction just started may not be in it yet
+          let { rows } = await text.execute(tx);
+          for (let i = 0; i < 20 && rows.length === 0; i++) {
+            await new Promise((r) => setTimeout(r, 110));
+            ({ rows } = await text.execute(tx));
+          }
           expect(rows[0]!.iso.toLowerCase().replace('-', ' ')).toBe('serializable');
         });
       await expect(
