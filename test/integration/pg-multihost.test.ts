@@ -8,6 +8,7 @@ import net from 'node:net';
 import pgLib from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgClient, type PgConnection, Pool as PgPool, pg } from '../../src/drivers/pg/index.js';
+import { pgHostPlan } from '../../src/drivers/pg/pg-hosts.js';
 import { ConnectError, createPool, PoolConfigError } from '../../src/index.js';
 import {
   multiHostUrl,
@@ -49,6 +50,34 @@ async function inRecovery(conn: PgConnection): Promise<boolean> {
   return rows[0]!.r;
 }
 
+describe('cistern/pg: reading a multi-host URL (no server)', () => {
+  it('splits libpq host lists, keeps the rest of the URL, and names each host with its port', () => {
+    const plan = pgHostPlan({
+      connectionString:
+        'postgres://app:s%40cret@db-1:6432,[::1]:5433,db-3/shop?sslmode=disable&target_session_attrs=primary&connect_timeout=1#x',
+    });
+    expect(plan.hosts.map((h) => h.label)).toEqual(['db-1:6432', '[::1]:5433', 'db-3:5432']);
+    expect(plan.want).toBe('primary');
+    expect(plan.perHostTimeoutMs).toBe(2000); // libpq: at least 2 s
+    expect(plan.configFor(plan.hosts[1]).connectionString).toBe(
+      'postgres://app:s%40cret@[::1]:5433/shop?sslmode=disable&connect_timeout=1#x',
+    );
+    expect(plan.configFor(plan.hosts[2]).connectionString).toBe(
+      'postgres://app:s%40cret@db-3/shop?sslmode=disable&connect_timeout=1#x',
+    );
+    const single = pgHostPlan({ connectionString: 'postgres://app@db-1/shop?target_session_attrs=any' });
+    expect(single.hosts).toEqual([]);
+    expect(single.want).toBeUndefined();
+    expect(pgHostPlan({ host: 'db-1', target_session_attrs: 'read-only' }).want).toBe('read-only');
+    // the password stays non-enumerable in every attempt's config
+    const hidden: Record<string, unknown> = { connectionString: 'postgres://a@h1,h2/db' };
+    Object.defineProperty(hidden, 'password', { value: 'pw', enumerable: false });
+    const copy = pgHostPlan(hidden).configFor(undefined);
+    expect(copy.password).toBe('pw');
+    expect(Object.keys(copy)).not.toContain('password');
+  });
+});
+
 describe.skipIf(!up)('cistern/pg: multi-host URLs on the shared server', () => {
   it('a dead first host (refused) is skipped: the connection opens on 127.0.0.1:5432', async () => {
     for (const query of ['', '?target_session_attrs=any', '?target_session_attrs=read-write']) {
@@ -79,6 +108,24 @@ describe.skipIf(!up)('cistern/pg: multi-host URLs on the shared server', () => {
     expect(cause).toBeInstanceOf(AggregateError);
     expect(cause.errors.map((e: { code?: string }) => e.code)).toEqual(['ECONNREFUSED', 'ECONNREFUSED']);
     expect(JSON.stringify(cause.errors)).not.toContain(secret);
+  });
+
+  it('all hosts down through the pg.Pool face: an AggregateError naming each host, no password', async () => {
+    const [a, b] = [await closedPort(), await closedPort()];
+    const secret = 'pg-face-Secret-8080';
+    const pool = new PgPool({ connectionString: hostsUrl([a, b], '', secret), max: 1 });
+    try {
+      const error = await pool.connect().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AggregateError);
+      const message = (error as Error).message;
+      expect(message).toContain('no host answered; hosts tried: ');
+      expect(message).toContain(`127.0.0.1:${a}: connect ECONNREFUSED`);
+      expect(message).toContain(`127.0.0.1:${b}: connect ECONNREFUSED`);
+      expect(message).not.toContain(secret);
+      expect(pool.totalCount).toBe(0);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('connect_timeout in the URL bounds each host: a host that never answers is left for the next', async () => {
