@@ -3,8 +3,10 @@
  * Each pooled connection is exactly one `pg.Client`.
  */
 import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
-import { type PgConnection, type PgHooks, PooledPgConnection } from './pg-connection.js';
+import type { PgConnection, PgHooks, PooledPgConnection } from './pg-connection.js';
 import { isPgDisconnect, isPgRetryable } from './pg-errors.js';
+import { pgHostPlan } from './pg-hosts.js';
+import { openPg, type PgOpenPlan } from './pg-open.js';
 import type { ResolvedPgConfig } from './pg-options.js';
 import type { PgClient } from './pg-types.js';
 
@@ -17,19 +19,20 @@ export class PgDriver implements Driver<PgConnection> {
   readonly target: DriverTarget;
   /** The target as text, password masked: for messages. */
   readonly display: string;
-  readonly #config: ResolvedPgConfig;
-  readonly #hooks: PgHooks | undefined;
+  /** How a connection is opened: hosts to walk, target_session_attrs, password function. */
+  readonly #plan: PgOpenPlan;
 
+  /** Throws PoolConfigError for a bad host list or target_session_attrs (pg.Pool's face too). */
   constructor(config: ResolvedPgConfig, hooks?: PgHooks) {
-    this.#config = config;
-    this.#hooks = hooks;
-    this.target = targetOf(config);
+    const hosts = pgHostPlan(config.clientConfig);
+    // a multi-host URL: the first host stands for the target (pg's parser takes one host)
+    this.target = targetOf({ ...config, clientConfig: hosts.configFor(hosts.hosts[0]) });
     this.display = config.display ?? displayOf(this.target);
+    this.#plan = { config, hosts, meta: { target: this.target }, display: this.display, hooks };
   }
 
   connect(ctx: ConnectContext): Promise<PgConnection> {
-    const meta = { connectionId: ctx.connectionId, target: this.target };
-    return PooledPgConnection.open(ctx, this.#config, meta, this.display, this.#hooks);
+    return openPg(ctx, this.#plan);
   }
 
   ping(conn: PgConnection): Promise<boolean> {

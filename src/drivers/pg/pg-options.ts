@@ -10,14 +10,35 @@ import type { PgClientConstructor } from './pg-types.js';
 
 /** pg.Client's settings (see node-postgres `Client` docs), plus cistern's driver options. */
 export interface PgDriverOptions {
-  /** `postgres://user:password@host:port/database?sslmode=...` (parsed by pg-connection-string). */
+  /**
+   * `postgres://user:password@host:port/database?sslmode=...` (parsed by pg-connection-string).
+   * Several hosts in libpq's syntax (`h1:5432,h2:5432`) are walked in order while a
+   * connection is being opened, with `target_session_attrs` and `connect_timeout` (seconds,
+   * per host) as libpq reads them.
+   */
   connectionString?: string;
   host?: string;
   port?: number;
   database?: string;
   user?: string;
-  /** A string, or a function pg calls on every new connection (rotating credentials). Never logged. */
-  password?: string | (() => string | Promise<string>);
+  /**
+   * A string, or a function (sync or async) cistern calls once for every new connection,
+   * before it opens, whatever the server's authentication method (rotating credentials).
+   * It gets `{ host, port, user, database }` of the host being opened. Never logged.
+   */
+  password?:
+    | string
+    | ((params: {
+        host?: string;
+        port?: number;
+        user?: string;
+        database?: string;
+      }) => string | Promise<string>);
+  /**
+   * libpq's `target_session_attrs` (the URL's parameter wins): `any` (default), `read-write`,
+   * `read-only`, `primary`, `standby`, `prefer-standby`. Checked on every new connection.
+   */
+  target_session_attrs?: 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
   /** TLS, as pg's `ssl` (`true`, or tls.connect options). `sslmode` in the URL works too. */
   ssl?: boolean | Record<string, unknown>;
   sslnegotiation?: 'postgres' | 'direct';
@@ -76,6 +97,7 @@ const KNOWN = [
   'database',
   'user',
   'password',
+  'target_session_attrs',
   'ssl',
   'sslnegotiation',
   'application_name',

@@ -13,6 +13,11 @@ import type {
 } from '../../pool/driver.js';
 import { ConnectError } from '../../pool/errors.js';
 import { resolvePassword } from '../resolve-password.js';
+import {
+  fits,
+  SESSION_ATTRIBUTES_SQL as SESSION_ATTRIBUTES,
+  type TargetSessionAttrs,
+} from '../target-session.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql } from './observed-sql.js';
 import { describeError } from './postgres-errors.js';
@@ -25,7 +30,7 @@ import {
   type RowList,
   type Sql,
 } from './postgres-js.js';
-import type { ResolvedPostgresConfig, TargetSessionAttrs } from './postgres-options.js';
+import type { ResolvedPostgresConfig } from './postgres-options.js';
 import { connectionClosedError, SocketGate } from './socket-gate.js';
 import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
 import { TransactionStatus } from './transaction-status.js';
@@ -361,25 +366,6 @@ export class PostgresConnection implements PgConnection {
   #abandon(error: unknown): void {
     this.dead = true;
     this.#gate.destroy(error);
-  }
-}
-
-/** libpq's checks for target_session_attrs: hot standby, and the session's effective read-only setting. */
-const SESSION_ATTRIBUTES =
-  "select pg_catalog.pg_is_in_recovery() as standby, pg_catalog.current_setting('transaction_read_only') as read_only";
-
-function fits(want: TargetSessionAttrs | 'any', a: { standby: boolean; readOnly: boolean }): boolean {
-  switch (want) {
-    case 'read-write':
-      return !a.readOnly;
-    case 'read-only':
-      return a.readOnly;
-    case 'primary':
-      return !a.standby;
-    case 'standby':
-      return a.standby;
-    default:
-      return true;
   }
 }
 

@@ -6,6 +6,7 @@
  * `connect_timeout`, `backoff`): the pool does that, so they cannot be passed through.
  */
 import type { PasswordSource } from '../resolve-password.js';
+import { SESSION_ATTRS, type TargetSessionAttrs } from '../target-session.js';
 import type { PostgresJsOptions } from './postgres-js.js';
 import { type TlsPlan, takeParam, tlsPlan } from './tls-plan.js';
 
@@ -108,8 +109,7 @@ export interface ResolvedPostgresConfig {
   hosts: ReadonlyArray<{ host: string; port: number }>;
 }
 
-export type TargetSessionAttrs = 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
-const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
+export type { TargetSessionAttrs } from '../target-session.js';
 
 const ignoreNotice = (): void => {};
 
