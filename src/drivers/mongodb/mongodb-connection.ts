@@ -1,7 +1,7 @@
 /**
  * One pooled MongoDB connection: a MongoClient of its own holding exactly one
  * pooled socket, and all the state the driver keeps per connection (dead, closing,
- * the listeners to detach at close).
+ * idle, the listeners to detach at close).
  */
 import type {
   ClientSession,
@@ -16,6 +16,7 @@ import type { ConnectContext, DriverTarget } from '../../pool/driver.js';
 import { resolvePassword } from '../resolve-password.js';
 import { closeClient } from './close-client.js';
 import { observeCommands } from './command-observer.js';
+import type { IdleSweeper } from './idle-handles.js';
 import { connectError, MongoConnectionLostError } from './mongodb-errors.js';
 import type { ResolvedMongoOptions } from './mongodb-options.js';
 import { openClient } from './open-client.js';
@@ -73,15 +74,20 @@ export class PooledMongoConnection extends MongoView {
   dead = false;
   /** `close` started: death events no longer count. */
   closing = false;
+  /** In the idle list with `allowExitOnIdle`: the client's handles are unref'd. */
+  idle = false;
   readonly #pingTimeoutMs: number;
   readonly #closeTimeoutMs: number;
+  /** The driver's sweeper of idle clients (`allowExitOnIdle`). */
+  readonly #sweeper: IdleSweeper;
   /** Listeners on the client, removed at close. */
   readonly #detach: Array<(reason?: unknown) => void> = [];
 
-  private constructor(raw: MongoClient, pingTimeoutMs: number, closeTimeoutMs: number) {
+  private constructor(raw: MongoClient, pingTimeoutMs: number, closeTimeoutMs: number, sweeper: IdleSweeper) {
     super(raw);
     this.#pingTimeoutMs = pingTimeoutMs;
     this.#closeTimeoutMs = closeTimeoutMs;
+    this.#sweeper = sweeper;
   }
 
   /**
@@ -92,6 +98,7 @@ export class PooledMongoConnection extends MongoView {
     ctx: ConnectContext,
     options: ResolvedMongoOptions,
     target: DriverTarget,
+    sweeper: IdleSweeper,
   ): Promise<PooledMongoConnection> {
     let conn: PooledMongoConnection | undefined;
     const detach: Array<(reason?: unknown) => void> = [];
@@ -131,7 +138,12 @@ export class PooledMongoConnection extends MongoView {
     if (ctx.observer) {
       detach.push(observeCommands(client, ctx.observer, { connectionId: ctx.connectionId, target }));
     }
-    conn = new PooledMongoConnection(client, options.pingTimeoutMs ?? ctx.timeoutMs, options.closeTimeoutMs);
+    conn = new PooledMongoConnection(
+      client,
+      options.pingTimeoutMs ?? ctx.timeoutMs,
+      options.closeTimeoutMs,
+      sweeper,
+    );
     conn.#detach.push(...detach);
     return conn;
   }
@@ -142,10 +154,20 @@ export class PooledMongoConnection extends MongoView {
     return true;
   }
 
+  /** `allowExitOnIdle`: while idle the client's sockets and timers stop holding the process open. */
+  setIdle(idle: boolean): void {
+    if (idle === this.idle) return;
+    this.idle = idle;
+    if (idle) this.#sweeper.add(this.raw);
+    else this.#sweeper.delete(this.raw);
+  }
+
   /** Close the client; never rejects, never hangs (close-client.ts). */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    // the pool un-idles a connection before closing it; this covers a close that did not
+    this.setIdle(false);
     for (const detach of this.#detach) detach();
     await closeClient(this.raw, this.#closeTimeoutMs);
   }

@@ -7,6 +7,7 @@
  * options and constructs this class.
  */
 import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
+import { IdleSweeper } from './idle-handles.js';
 import { type MongoConnection, PooledMongoConnection } from './mongodb-connection.js';
 import { isMongoDisconnect, isTransientTransactionError } from './mongodb-errors.js';
 import type { ResolvedMongoOptions } from './mongodb-options.js';
@@ -22,6 +23,8 @@ export class MongodbDriver implements Driver<MongoConnection> {
   readonly name = 'mongodb';
   readonly target: DriverTarget;
   readonly #options: ResolvedMongoOptions;
+  /** Keeps idle clients unref'd (`allowExitOnIdle`); idle-handles.ts. */
+  readonly #sweeper = new IdleSweeper();
 
   constructor(options: ResolvedMongoOptions) {
     this.#options = options;
@@ -29,7 +32,7 @@ export class MongodbDriver implements Driver<MongoConnection> {
   }
 
   connect(ctx: ConnectContext): Promise<MongoConnection> {
-    return PooledMongoConnection.open(ctx, this.#options, this.target);
+    return PooledMongoConnection.open(ctx, this.#options, this.target, this.#sweeper);
   }
 
   ping(conn: MongoConnection): Promise<boolean> {
@@ -38,6 +41,10 @@ export class MongodbDriver implements Driver<MongoConnection> {
 
   isAlive(conn: MongoConnection): boolean {
     return !own(conn).dead;
+  }
+
+  setIdle(conn: MongoConnection, idle: boolean): void {
+    own(conn).setIdle(idle);
   }
 
   close(conn: MongoConnection): Promise<void> {
