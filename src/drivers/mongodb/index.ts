@@ -11,14 +11,18 @@
  */
 import type { Driver } from '../../pool/driver.js';
 import type { MongoConnection } from './mongodb-connection.js';
-import { MongoDriver } from './mongodb-driver.js';
-import type { MongoDriverOptions } from './mongodb-options.js';
-
-/** A driver whose every pooled connection is a MongoClient of its own with one connection. */
-export function mongodb(url: string, options?: MongoDriverOptions): Driver<MongoConnection> {
-  return new MongoDriver(url, options);
-}
+import { MongodbDriver } from './mongodb-driver.js';
+import { type MongoDriverOptions, resolveMongoOptions } from './mongodb-options.js';
 
 export type { MongoConnection } from './mongodb-connection.js';
+export type { MongodbDriver } from './mongodb-driver.js';
 export { MongoConnectionLostError, MongoTransactionsUnsupportedError } from './mongodb-errors.js';
 export type { MongoDriverOptions } from './mongodb-options.js';
+
+/**
+ * A driver whose every pooled connection is a MongoClient of its own with one connection.
+ * Invalid options throw here, naming the option and what is allowed.
+ */
+export function mongodb(url: string, options?: MongoDriverOptions): Driver<MongoConnection> {
+  return new MongodbDriver(resolveMongoOptions(url, options));
+}

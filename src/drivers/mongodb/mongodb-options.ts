@@ -1,5 +1,11 @@
+/**
+ * What `mongodb(url, options)` accepts, its validation, and how it becomes the
+ * options of every MongoClient the driver opens.
+ */
 import type { MongoClientOptions } from 'mongodb';
+import type { DriverTarget } from '../../pool/driver.js';
 import type { PasswordSource } from '../resolve-password.js';
+import { parseMongoUrl, targetOf, wantsDirectConnection } from './url.js';
 
 /**
  * Options of `mongodb(url, options)`: the MongoClient options of every client
@@ -27,7 +33,7 @@ export interface MongoDriverOptions extends Omit<MongoClientOptions, 'maxPoolSiz
 }
 
 /** Split cistern's own options from the MongoClient's. */
-export function splitOptions(options: MongoDriverOptions = {}): {
+function splitOptions(options: MongoDriverOptions = {}): {
   client: MongoClientOptions;
   pingTimeoutMs: number | undefined;
   closeTimeoutMs: number;
@@ -65,5 +71,58 @@ export function splitOptions(options: MongoDriverOptions = {}): {
     pingTimeoutMs,
     closeTimeoutMs: closeTimeoutMs ?? 5000,
     password,
+  };
+}
+
+/** The validated options: what every connection of one driver is opened with. */
+export interface ResolvedMongoOptions {
+  url: string;
+  target: DriverTarget;
+  /** Options of every client, including the fixed pool sizes and the monitoring mode. */
+  clientOptions: MongoClientOptions;
+  /** The URL's own password (decoded), only to scrub it from error text. */
+  urlPassword: string | undefined;
+  /** The `password` option: a string or a function called for every new client. */
+  passwordSource: PasswordSource | undefined;
+  /** The user name for a `password` option (URL or `auth.username`). */
+  username: string | undefined;
+  /** `pingTimeoutMs`, or undefined for the pool's connect timeout. */
+  pingTimeoutMs: number | undefined;
+  closeTimeoutMs: number;
+  /** Timeouts neither the URL nor the options set: the pool's connect timeout fills them in. */
+  timeoutOptions: ReadonlyArray<'serverSelectionTimeoutMS' | 'connectTimeoutMS'>;
+  /** A single, direct host: fail at the first failed heartbeat instead of waiting for server selection. */
+  failFast: boolean;
+}
+
+/** Validate `mongodb(url, options)`; throws a TypeError naming the option and what is allowed. */
+export function resolveMongoOptions(url: unknown, options?: MongoDriverOptions): ResolvedMongoOptions {
+  if (typeof url !== 'string') throw new TypeError('mongodb(url): url must be a connection string');
+  const { client, pingTimeoutMs, closeTimeoutMs, password } = splitOptions(options);
+  const info = parseMongoUrl(url);
+  const username = client.auth?.username ?? info.user;
+  if (password !== undefined && username === undefined) {
+    throw new TypeError('mongodb(): a password option needs a user name, in the URL or in auth.username');
+  }
+  const clientOptions: MongoClientOptions = {
+    serverMonitoringMode: 'poll',
+    ...(wantsDirectConnection(info, client) ? { directConnection: true } : {}),
+    ...client,
+    maxPoolSize: 1,
+    minPoolSize: 1,
+  };
+  return {
+    url,
+    target: targetOf(info),
+    clientOptions,
+    urlPassword: info.password,
+    passwordSource: password,
+    username,
+    pingTimeoutMs,
+    closeTimeoutMs,
+    timeoutOptions: (['serverSelectionTimeoutMS', 'connectTimeoutMS'] as const).filter(
+      (name) => client[name] === undefined && !info.params.has(name.toLowerCase()),
+    ),
+    failFast: clientOptions.directConnection === true,
   };
 }

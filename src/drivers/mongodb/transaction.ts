@@ -3,9 +3,8 @@
  * aborts on error and retries on the driver's transient transaction errors itself.
  */
 import type { BeginOptions } from '../../pool/driver.js';
-import { hasServerCode } from './is-disconnect.js';
-import type { ClientConnection, MongoConnection } from './mongodb-connection.js';
-import { MongoTransactionsUnsupportedError } from './mongodb-errors.js';
+import type { MongoConnection, PooledMongoConnection } from './mongodb-connection.js';
+import { hasServerCode, MongoTransactionsUnsupportedError } from './mongodb-errors.js';
 
 const ILLEGAL_OPERATION = 20;
 
@@ -16,7 +15,7 @@ function isStandaloneRefusal(error: unknown): boolean {
 }
 
 export async function runTransaction<T>(
-  conn: ClientConnection,
+  conn: PooledMongoConnection,
   options: BeginOptions,
   fn: (tx: MongoConnection) => Promise<T>,
   where: string,

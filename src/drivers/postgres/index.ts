@@ -44,9 +44,30 @@
  *   their own connections), `sql.end` (let the pool close connections).
  */
 
+import { PostgresDriver } from './postgres-driver.js';
+import { type PostgresDriverOptions, resolveConfig } from './postgres-options.js';
+
 export { type PoolSql, poolSql } from './pool-sql.js';
 export type { PgConnection } from './postgres-connection.js';
-export { type PostgresDriver, postgres } from './postgres-driver.js';
+export type { PostgresDriver } from './postgres-driver.js';
 export { isDisconnectError, isRetryableError } from './postgres-errors.js';
 export type { PendingQuery, RowList, Sql } from './postgres-js.js';
 export type { PostgresDriverOptions } from './postgres-options.js';
+
+/**
+ * A driver for PostgreSQL on postgres.js: `postgres('postgres://user:pass@host/db')`,
+ * `postgres({ host, user, password, database })`, or a URL plus options overriding it.
+ * Invalid options throw here, naming the option and what is allowed.
+ */
+export function postgres(
+  urlOrOptions?: string | PostgresDriverOptions,
+  options?: Omit<PostgresDriverOptions, 'url'>,
+): PostgresDriver {
+  const merged: PostgresDriverOptions | string | undefined =
+    options === undefined
+      ? urlOrOptions
+      : typeof urlOrOptions === 'string'
+        ? { ...options, url: urlOrOptions }
+        : { ...urlOrOptions, ...options };
+  return new PostgresDriver(resolveConfig(merged));
+}

@@ -1,56 +1,79 @@
 /**
- * `postgres(url | options)`: the cistern Driver for PostgreSQL on postgres.js.
- * Each pooled connection is one postgres.js instance with exactly one socket.
+ * The cistern Driver for PostgreSQL on postgres.js: each pooled connection is one
+ * postgres.js instance with exactly one socket (`PostgresConnection`, which holds
+ * all per-connection state). `postgres(...)` in index.ts validates the options and
+ * constructs this class.
  */
 
-import type { Driver, DriverTarget } from '../../pool/driver.js';
+import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
 import { maskUrl } from '../../pool/errors.js';
 import { type PgConnection, PostgresConnection } from './postgres-connection.js';
 import { isDisconnectError, isRetryableError } from './postgres-errors.js';
 import { createSql, parsedOptions } from './postgres-js.js';
-import {
-  type PostgresDriverOptions,
-  type ResolvedPostgresConfig,
-  resolveConfig,
-} from './postgres-options.js';
+import type { ResolvedPostgresConfig } from './postgres-options.js';
 
-export interface PostgresDriver extends Driver<PgConnection> {
-  /** The target as text, password masked: for messages. */
-  readonly display: string;
+/** The connections this driver makes are PostgresConnections; the pool hands them back as such. */
+function own(conn: PgConnection): PostgresConnection {
+  return conn as PostgresConnection;
 }
 
-export function postgres(
-  urlOrOptions?: string | PostgresDriverOptions,
-  options?: Omit<PostgresDriverOptions, 'url'>,
-): PostgresDriver {
-  const merged: PostgresDriverOptions | string | undefined =
-    options === undefined
-      ? urlOrOptions
-      : typeof urlOrOptions === 'string'
-        ? { ...options, url: urlOrOptions }
-        : { ...urlOrOptions, ...options };
-  const resolved = resolveConfig(merged);
-  const target = targetOf(resolved);
-  const config: ResolvedPostgresConfig = { ...resolved, hosts: hostsOf(resolved) };
-  const display = config.url !== undefined ? maskUrl(config.url) : displayOf(target);
-  const own = (conn: PgConnection): PostgresConnection => conn as PostgresConnection;
-  return {
-    name: 'postgres',
-    target,
-    display,
-    connect: (ctx) => PostgresConnection.open(ctx, config, target, display),
-    ping: (conn) => own(conn).ping(),
-    // reset returns undefined (no promise) when there is nothing to do; the pool handles that synchronously.
-    reset: ((conn: PgConnection) => own(conn).reset()) as (conn: PgConnection) => Promise<void>,
-    close: (conn) => own(conn).close(),
-    isAlive: (conn) => !own(conn).dead,
-    setIdle: (conn, idle) => own(conn).setIdle(idle),
-    isDisconnect: isDisconnectError,
-    isRetryable: isRetryableError,
-    begin: (conn, beginOptions) => own(conn).begin(beginOptions),
-    commit: (conn) => own(conn).commit(),
-    rollback: (conn) => own(conn).rollback(),
-  };
+export class PostgresDriver implements Driver<PgConnection> {
+  readonly name = 'postgres';
+  readonly target: DriverTarget;
+  /** The target as text, password masked: for messages. */
+  readonly display: string;
+  readonly #config: ResolvedPostgresConfig;
+
+  constructor(resolved: ResolvedPostgresConfig) {
+    this.target = targetOf(resolved);
+    this.#config = { ...resolved, hosts: hostsOf(resolved) };
+    this.display = resolved.url !== undefined ? maskUrl(resolved.url) : displayOf(this.target);
+  }
+
+  connect(ctx: ConnectContext): Promise<PgConnection> {
+    return PostgresConnection.open(ctx, this.#config, this.target, this.display);
+  }
+
+  ping(conn: PgConnection): Promise<boolean> {
+    return own(conn).ping();
+  }
+
+  // undefined (no promise) when there is nothing to do: the pool's check-in stays synchronous
+  reset(conn: PgConnection): Promise<void> {
+    return own(conn).reset() as Promise<void>;
+  }
+
+  close(conn: PgConnection): Promise<void> {
+    return own(conn).close();
+  }
+
+  isAlive(conn: PgConnection): boolean {
+    return !own(conn).dead;
+  }
+
+  setIdle(conn: PgConnection, idle: boolean): void {
+    own(conn).setIdle(idle);
+  }
+
+  isDisconnect(error: unknown): boolean {
+    return isDisconnectError(error);
+  }
+
+  isRetryable(error: unknown): boolean {
+    return isRetryableError(error);
+  }
+
+  begin(conn: PgConnection, options: BeginOptions): Promise<void> {
+    return own(conn).begin(options);
+  }
+
+  commit(conn: PgConnection): Promise<void> {
+    return own(conn).commit();
+  }
+
+  rollback(conn: PgConnection): Promise<void> {
+    return own(conn).rollback();
+  }
 }
 
 /** Host, port, database and user as postgres.js itself resolves them (URL, options, PG* variables). */
