@@ -2,7 +2,8 @@
  * The pg.Pool face beyond pg-pool's own suite: `instanceof pg.Pool` for the pg the
  * user installed, bad input (min > max, a double release, a foreign connection),
  * no crash from an idle client's error without a listener, a backend killed
- * mid-query, and the cistern core behind it (`pool.cistern`).
+ * mid-query, the cistern core behind it (`pool.cistern`), `expiredCount` with a 1 s
+ * lifetime (polled, no timing assertion), and pg-pool's connect timeout (socket cut).
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
