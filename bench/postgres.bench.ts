@@ -125,10 +125,15 @@ const subjects: Subject[] = [
   {
     name: 'cistern+pg',
     async open() {
+      // every feature on (issue 12's target), spelled out although these are the defaults
       const pool = createPool(pgDriver(PG_URL), {
         size: CONNECTIONS,
         maxOverflow: 0,
         minIdle: CONNECTIONS,
+        prePing: true,
+        prePingWindowMs: 500,
+        resetOnReturn: true,
+        maxLifetimeMs: 1_800_000,
         telemetry: false,
       });
       await pool.ready();

@@ -2,9 +2,11 @@
  * The pg.Pool face beyond pg-pool's own suite: `instanceof pg.Pool` for the pg the
  * user installed, bad input (min > max, a double release, a foreign connection),
  * no crash from an idle client's error without a listener, a backend killed
- * mid-query, and the cistern core behind it (`pool.cistern`).
+ * mid-query, the cistern core behind it (`pool.cistern`), `expiredCount` with a 1 s
+ * lifetime (polled, no timing assertion), and pg-pool's connect timeout (socket cut).
  */
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../src/drivers/pg/index.js';
@@ -141,6 +143,67 @@ describe.skipIf(!up)('cistern/pg Pool (the pg.Pool face)', () => {
       expect((await pool.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
     } finally {
       await pool.end();
+    }
+  });
+
+  it('expiredCount counts a checked-out client past maxLifetimeSeconds; its release closes it', async () => {
+    const pool = new Pool({ connectionString: PG_URL, max: 2, maxLifetimeSeconds: 1, telemetry: false });
+    const removed: unknown[] = [];
+    pool.on('remove', (client) => removed.push(client));
+    try {
+      const held = await pool.connect();
+      const other = await pool.connect();
+      other.release!();
+      expect(pool.expiredCount).toBe(0);
+      // the idle client past its lifetime is closed by the sweeper, never counted; the held one is counted
+      await expect.poll(() => pool.expiredCount, { timeout: 10_000, interval: 50 }).toBe(1);
+      await expect.poll(() => removed, { timeout: 10_000, interval: 50 }).toEqual([other]);
+      expect(pool.expiredCount).toBe(1);
+      expect((await held.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
+      held.release!();
+      expect(pool.expiredCount).toBe(0);
+      await expect.poll(() => removed, { timeout: 10_000, interval: 50 }).toEqual([other, held]);
+      expect(pool.totalCount).toBe(0);
+      // a new client starts a new lifetime
+      const fresh = await pool.connect();
+      expect(fresh).not.toBe(held);
+      expect(pool.expiredCount).toBe(0);
+      fresh.release!();
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("a connect not answered within connectionTimeoutMillis is cut (socket destroyed) with pg-pool's words", async () => {
+    // a server that accepts and never answers: pg waits for the startup reply forever
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    // the caller would wait 5 s: the 150 ms it gets is the connect's own timeout
+    const pool = new Pool({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      connectionTimeoutMillis: 150,
+      acquireTimeoutMs: 5000,
+      telemetry: false,
+    });
+    try {
+      const error = await pool.connect().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toBe('Connection terminated due to connection timeout');
+      expect(pool.totalCount).toBe(0);
+    } finally {
+      await pool.end();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

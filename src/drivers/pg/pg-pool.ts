@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { createPool } from '../../index.js';
 import { ConnectError, isPoolError, maskUrl, PoolMisuseError } from '../../pool/errors.js';
 import type { Pool as CorePool } from '../../pool/pool.js';
-import type { PgConnection, PgHooks } from './pg-connection.js';
+import { callbackQuery, type PgConnection, type PgHooks } from './pg-connection.js';
 import { PgDriver } from './pg-driver.js';
 import { loadPg, tryLoadPg } from './pg-module.js';
 import type { PgCallback, PgClient, PgClientConstructor, PgQueryResult } from './pg-types.js';
@@ -27,6 +27,7 @@ type ConnectCallback = (
 const NOOP = (): void => {};
 const DOUBLE_RELEASE = 'Release called on client which has already been released to the pool.';
 const ENDED = 'Cannot use a pool after calling end on the pool';
+const CONNECT_TIMEOUT = 'Connection terminated due to connection timeout';
 
 // The user's pg.Pool as the base class, or a plain EventEmitter when pg is missing
 // (then the constructor throws a clear error; importing still works).
@@ -54,7 +55,7 @@ function translate(error: unknown): unknown {
   if (error instanceof ConnectError) {
     const cause = error.cause as { code?: unknown } | undefined;
     if (cause === undefined || cause.code === 'CONNECT_TIMEOUT') {
-      return new Error('Connection terminated due to connection timeout', { cause: error });
+      return new Error(CONNECT_TIMEOUT, { cause: error });
     }
     return cause;
   }
@@ -71,8 +72,8 @@ export class Pool extends Base {
   /** `end()` has finished: every client is closed. */
   ended = false;
   readonly #core: CorePool<PgConnection>;
-  /** Clients handed out right now. */
-  readonly #lent = new Set<PgClient>();
+  /** Clients handed out right now, with their pooled connection. */
+  readonly #lent = new Map<PgClient, PgConnection>();
   /** Every open client (pg-pool's `_clients`). */
   readonly #clients = new Set<PgClient>();
   readonly #log: (message: string, ...args: unknown[]) => void;
@@ -80,6 +81,16 @@ export class Pool extends Base {
   /** Acquires started and not settled yet: `end()` lets them finish (pg-pool serves clients it is connecting). */
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
+  /** pg-pool's `connectionTimeoutMillis` for one new client (0 = none): its socket is destroyed then. */
+  readonly #connectTimeoutMs: number;
+  /** The connect timers of clients being connected. */
+  readonly #connectTimers = new Map<PgClient, NodeJS.Timeout>();
+  /** Clients whose socket the connect timer destroyed (pg-pool's `timeoutHit`). */
+  readonly #timedOut = new WeakSet<PgClient>();
+  /** The core's lifetime of a connection (ms, 0 = none): `expiredCount`. */
+  readonly #lifetimeMs: number;
+  /** When the core adopted each open connection (performance.now(), by connectionId); only with a lifetime. */
+  readonly #born = new Map<number, number>();
 
   constructor(config?: PoolConfig, Client?: PgClientConstructor) {
     super(config as Record<string, unknown> | undefined, Client);
@@ -89,6 +100,8 @@ export class Pool extends Base {
     const own = (config ?? {}) as PoolConfig;
     this.#log = typeof options.log === 'function' ? options.log : NOOP;
     this.#exitOnIdle = Boolean(options.allowExitOnIdle);
+    const connectTimeout = Number(options.connectionTimeoutMillis);
+    this.#connectTimeoutMs = Number.isFinite(connectTimeout) && connectTimeout > 0 ? connectTimeout : 0;
     const ClientClass = (options.Client ?? Client ?? this.Client ?? pg!.Client) as PgClientConstructor;
     const connectionString = options.connectionString;
     const driver = new PgDriver(
@@ -101,6 +114,12 @@ export class Pool extends Base {
       this.#hooks(),
     );
     this.#core = createPool(driver, coreOptions(options, own));
+    this.#lifetimeMs = this.#core.options.maxLifetimeMs;
+    if (this.#lifetimeMs > 0) {
+      // read after the core set the connection's birth, so a client counted expired is past its (jittered) lifetime
+      this.#core.on('connect', (e) => this.#born.set(e.connectionId, performance.now()));
+      this.#core.on('close', (e) => this.#born.delete(e.connectionId));
+    }
     if (options.log !== undefined) {
       this.#core.on('close', (e) => {
         if (e.reason === 'maxUses') this.#log('remove expended client');
@@ -127,8 +146,18 @@ export class Pool extends Base {
       created: (client) => {
         this.#clients.add(client);
         this.#log('connecting new client');
+        if (this.#connectTimeoutMs > 0) {
+          this.#connectTimers.set(
+            client,
+            setTimeout(() => this.#connectTimedOut(client), this.#connectTimeoutMs),
+          );
+        }
       },
-      discarded: (client) => {
+      handshaken: (client) => this.#stopConnectTimer(client),
+      discarded: (client, error) => {
+        this.#stopConnectTimer(client);
+        // pg-pool's wording for a connect its timer cut (pg itself says "Connection terminated unexpectedly")
+        if (this.#timedOut.has(client) && error instanceof Error) error.message = CONNECT_TIMEOUT;
         this.#clients.delete(client);
         this.#log('client failed to connect');
       },
@@ -151,6 +180,28 @@ export class Pool extends Base {
         this.emit('remove', client);
       },
     };
+  }
+
+  /**
+   * pg-pool's connect timeout: a client not connected within `connectionTimeoutMillis`
+   * has its socket destroyed, and pg's own connect callback reports the failure.
+   */
+  #connectTimedOut(client: PgClient): void {
+    this.#connectTimers.delete(client);
+    this.#timedOut.add(client);
+    this.#log('ending client due to timeout');
+    try {
+      const stream = client.connection?.stream;
+      if (stream !== undefined) stream.destroy();
+      else client.end(NOOP);
+    } catch {}
+  }
+
+  #stopConnectTimer(client: PgClient): void {
+    const timer = this.#connectTimers.get(client);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#connectTimers.delete(client);
   }
 
   /** The cistern core pool behind this face: its events, `stats()`, `use`, `transaction`, telemetry. */
@@ -178,7 +229,7 @@ export class Pool extends Base {
   /** Hand out a client: pg-pool's 'acquire' event and `client.release`. */
   #lend(conn: PgConnection): PgClient {
     const client = conn.raw;
-    this.#lent.add(client);
+    this.#lent.set(client, conn);
     if (this.#exitOnIdle) client.ref?.();
     let released = false;
     client.release = (error?: Error | boolean) => {
@@ -258,21 +309,23 @@ export class Pool extends Base {
 
   #run<R>(conn: PgConnection, text: unknown, values: unknown): Promise<PgQueryResult<R>> {
     const client = conn.raw;
-    this.#lent.add(client);
+    this.#lent.set(client, conn);
     if (this.#exitOnIdle) client.ref?.();
     this.emit('acquire', client);
     this.#log('dispatching query');
     let pending: Promise<PgQueryResult<R>>;
     try {
-      pending = client.query(text, values);
+      if (typeof (text as { submit?: unknown } | null)?.submit === 'function') {
+        // a submittable (pg-cursor, pg-query-stream): the client goes back when it ends
+        const submitted = client.query(text, values);
+        this.#releaseWhenDone(conn, submitted as NodeJS.EventEmitter);
+        return Promise.resolve(submitted);
+      }
+      // pg's callback form, as pg-pool uses (pg's promise form costs more: see callbackQuery)
+      pending = callbackQuery(client, text, values);
     } catch (error) {
       this.#giveBack(conn, error as Error);
       return Promise.reject(error);
-    }
-    if (typeof (pending as { then?: unknown } | undefined)?.then !== 'function') {
-      // a submittable (pg-cursor, pg-query-stream): the client goes back when it ends
-      this.#releaseWhenDone(conn, pending as unknown as NodeJS.EventEmitter);
-      return Promise.resolve(pending);
     }
     return pending.then(
       (res) => {
@@ -357,9 +410,21 @@ export class Pool extends Base {
     return Math.max(0, s.pending - s.connecting);
   }
 
-  /** Always 0: cistern closes a client past its lifetime at once when idle, and at its check-in when busy. */
+  /**
+   * Checked-out clients past their lifetime (`maxLifetimeSeconds`, or cistern's `maxLifetimeMs`):
+   * each is closed when it is released, as in pg-pool (an idle one is closed by the sweeper).
+   * A client counts from its full lifetime on; the core jitters lifetimes down by up to 2.5 %,
+   * so one released in that last 2.5 % is closed without having been counted.
+   */
   get expiredCount(): number {
-    return 0;
+    if (this.#lifetimeMs <= 0 || this.#lent.size === 0) return 0;
+    const now = performance.now();
+    let expired = 0;
+    for (const conn of this.#lent.values()) {
+      const born = this.#born.get(conn.connectionId);
+      if (born !== undefined && now - born >= this.#lifetimeMs) expired++;
+    }
+    return expired;
   }
 
   /** Every client, open or connecting (pg-pool's private `_clients`, read by some tests and tools). */

@@ -112,7 +112,10 @@ export function coreOptions(options: Record<string, unknown>, config: PoolConfig
     minIdle: min,
     idleTimeoutMs: millis('idleTimeoutMillis', options.idleTimeoutMillis),
     acquireTimeoutMs: connectionTimeout === 0 ? Number.POSITIVE_INFINITY : connectionTimeout,
-    connectTimeoutMs: connectionTimeout === 0 ? Number.POSITIVE_INFINITY : connectionTimeout,
+    // the face cuts a slow connect at connectionTimeoutMillis as pg-pool does (it destroys the
+    // socket and pg reports it); the core's own limit is only a backstop for a custom Client
+    // that never calls back
+    connectTimeoutMs: connectionTimeout === 0 ? Number.POSITIVE_INFINITY : 2 * connectionTimeout,
     maxUses,
     maxLifetimeMs: lifetimeSeconds * 1000,
     // pg-pool opens as many clients at once as callers need

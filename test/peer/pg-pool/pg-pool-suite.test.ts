@@ -20,7 +20,6 @@ const build = path.join(root, `.tmp-pgface-${process.pid}`);
 
 /** Tests the face fails on purpose; each is explained in docs/pg.md ("pg-pool's own tests"). */
 export const FACE_DIFFERENCES = [
-  'connection timeout releases newly connected clients if the queued already timed out',
   'idle timeout can remove idle clients and recreate them',
   'lifecycle hooks cleans up clients after repeated hook failures',
   'pool size of 1 does remove clients when at or below min if maxUses is reached',
