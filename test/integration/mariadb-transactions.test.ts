@@ -262,4 +262,74 @@ describe.skipIf(!available)('mariadb driver: transactions through the pool', () 
       await single.close();
     }
   });
+  describe('check-in after a failed statement', () => {
+    const rollbacks = async (c: MariadbConnection) =>
+      Number((await c.query("SHOW SESSION STATUS LIKE 'Com_rollback'"))[0].Value);
+    const failing = (c: MariadbConnection) =>
+      c.query(`SELECT no_such_column FROM ${table}`).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+    it('outside a transaction (autocommit): no ROLLBACK is sent at check-in', async () => {
+      const single = createPool(mariadb(MARIADB_URL), { size: 1, maxOverflow: 0, telemetry: false });
+      try {
+        const [thread, before, open] = await single.use(async (c) => {
+          const n = await rollbacks(c);
+          expect(((await failing(c)) as { errno?: number }).errno).toBe(1054);
+          // the connector's own flag says "in transaction" after any error reply
+          expect((c.raw.info!.status & 1) !== 0).toBe(true);
+          return [c.threadId, n, c.inTransaction] as const;
+        });
+        expect(open).toBe(false);
+        const [same, after] = await single.use(async (c) => [c.threadId, await rollbacks(c)] as const);
+        expect(same).toBe(thread);
+        expect(after).toBe(before);
+      } finally {
+        await single.close();
+      }
+    });
+
+    it('inside a transaction: check-in still rolls it back', async () => {
+      const single = createPool(mariadb(MARIADB_URL), { size: 1, maxOverflow: 0, telemetry: false });
+      try {
+        const [thread, before, open] = await single.use(async (c) => {
+          const n = await rollbacks(c);
+          await c.query('START TRANSACTION');
+          await c.query(`UPDATE ${table} SET v = 7 WHERE id = 1`);
+          await failing(c);
+          return [c.threadId, n, c.inTransaction] as const;
+        });
+        expect(open).toBe(true);
+        const [same, after] = await single.use(async (c) => [c.threadId, await rollbacks(c)] as const);
+        expect(same).toBe(thread);
+        expect(after).toBe(before + 1);
+        expect(await rowValue(1)).toBe(0);
+      } finally {
+        await single.close();
+      }
+    });
+
+    it('with autocommit off: check-in rolls back (the failed statement may have opened one)', async () => {
+      const single = createPool(mariadb(MARIADB_URL), { size: 1, maxOverflow: 0, telemetry: false });
+      try {
+        const [before, open] = await single.use(async (c) => {
+          const n = await rollbacks(c);
+          await c.query('SET autocommit = 0');
+          await c.query(`UPDATE ${table} SET v = 8 WHERE id = 2`);
+          await failing(c);
+          return [n, c.inTransaction] as const;
+        });
+        expect(open).toBe(true);
+        const after = await single.use(async (c) => {
+          await c.query('SET autocommit = 1');
+          return rollbacks(c);
+        });
+        expect(after).toBe(before + 1);
+        expect(await rowValue(2)).toBe(0);
+      } finally {
+        await single.close();
+      }
+    });
+  });
 });
