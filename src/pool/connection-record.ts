@@ -37,8 +37,17 @@ export const STATE_NAMES = [
 /** How many records are in each state, indexed by state. */
 export type StateCounts = number[];
 
+/**
+ * A fresh table of zeros, built by `push`, never an array literal: a literal of constants
+ * is born with copy-on-write elements, so every pool after the first handed `#move` a
+ * table its optimized code had not seen: `#move` deoptimized ("wrong map") and every
+ * count update went through the copy-on-write check from then on (the 16-caller
+ * acquire/release regression of issue 10; test/fixtures/pool-shapes.ts checks it).
+ */
 export function newStateCounts(): StateCounts {
-  return [0, 0, 0, 0, 0, 0, 0];
+  const n: StateCounts = [];
+  for (let i = 0; i < STATE_NAMES.length; i++) n.push(0);
+  return n;
 }
 
 /**
