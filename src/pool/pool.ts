@@ -137,8 +137,7 @@ export class Pool<C> extends PoolEmitter {
     this.#calls = new DriverCalls(driver);
     this.#queue = new WaitQueue<C>(resolved.acquireTimeoutMs, {
       onGiveUp: (_waiter, reason, error, waitMs) => {
-        if (this.listeners.checkoutFailed !== undefined)
-          this.emit('checkoutFailed', { reason, error, waitMs });
+        if (this.watched('checkoutFailed')) this.emit('checkoutFailed', { reason, error, waitMs });
       },
       timeoutError: (waiter) => this.#timeoutError(waiter),
       // a caller waiting through the connect back-off keeps the process alive (as the head timer does)
@@ -238,12 +237,17 @@ export class Pool<C> extends PoolEmitter {
       rec.leakReported = false;
       rec.stack = stack ?? captureStack();
     }
-    if (this.listeners.checkout !== undefined) this.emit('checkout', { connectionId: rec.id, waitMs });
+    // spelled out on the hot path (a call to watched() would take an inlining slot)
+    if (
+      this.listeners.checkout !== undefined ||
+      (this.conditional.checkout !== undefined && this.wanted('checkout'))
+    ) {
+      this.emit('checkout', { connectionId: rec.id, waitMs });
+    }
   }
 
   #failFast(reason: CheckoutFailedReason, error: unknown): Promise<never> {
-    if (this.listeners.checkoutFailed !== undefined)
-      this.emit('checkoutFailed', { reason, error, waitMs: 0 });
+    if (this.watched('checkoutFailed')) this.emit('checkoutFailed', { reason, error, waitMs: 0 });
     return Promise.reject(error);
   }
 
@@ -448,7 +452,7 @@ export class Pool<C> extends PoolEmitter {
     this.#records.set(conn, rec);
     this.#failedRounds = 0;
     this.#lastConnectError = undefined;
-    if (this.listeners.connect !== undefined) this.emit('connect', { connectionId: rec.id, durationMs });
+    if (this.watched('connect')) this.emit('connect', { connectionId: rec.id, durationMs });
     // a connection reported dead while connecting is adopted dead: never handed out
     this.#returnToPool(rec);
     this.#settleReady();
@@ -461,7 +465,7 @@ export class Pool<C> extends PoolEmitter {
           cause: raw,
         });
     this.#lastConnectError = error;
-    if (this.listeners.connectFailed !== undefined) this.emit('connectFailed', { error, durationMs });
+    if (this.watched('connectFailed')) this.emit('connectFailed', { error, durationMs });
     for (const r of this.#ready.splice(0)) r.reject(error);
     if (this.#closed) return;
     // the caller that waited longest learns why (SQLAlchemy, pg-pool and CMAP do the same)
@@ -570,7 +574,7 @@ export class Pool<C> extends PoolEmitter {
 
   /** Close a checked-out connection instead of checking it in (its holder is done with it). */
   #invalidateCheckedOut(rec: Conn<C>, error: unknown): void {
-    if (this.listeners.checkin !== undefined) {
+    if (this.watched('checkin')) {
       this.emit('checkin', { connectionId: rec.id, heldMs: now() - rec.checkedOutAt });
     }
     this.#invalidateRec(rec, error);
@@ -579,7 +583,10 @@ export class Pool<C> extends PoolEmitter {
   #checkin(rec: Conn<C>): void {
     rec.lastUsedAt = now();
     rec.stack = undefined;
-    if (this.listeners.checkin !== undefined) {
+    if (
+      this.listeners.checkin !== undefined ||
+      (this.conditional.checkin !== undefined && this.wanted('checkin'))
+    ) {
       this.emit('checkin', { connectionId: rec.id, heldMs: rec.lastUsedAt - rec.checkedOutAt });
     }
     if (rec.uses >= this.#maxUses) {
@@ -652,7 +659,7 @@ export class Pool<C> extends PoolEmitter {
 
   #invalidateRec(rec: Conn<C>, error: unknown): void {
     if (rec.state === CLOSED || rec.state === ABANDONED) return;
-    if (this.listeners.invalidate !== undefined) this.emit('invalidate', { connectionId: rec.id, error });
+    if (this.watched('invalidate')) this.emit('invalidate', { connectionId: rec.id, error });
     this.#destroy(rec, 'invalidated');
   }
 
@@ -661,7 +668,7 @@ export class Pool<C> extends PoolEmitter {
     if (rec.state === CLOSED || rec.state === ABANDONED) return;
     if (!abandoned) this.#records.delete(rec.conn);
     this.#move(rec, abandoned ? ABANDONED : CLOSED);
-    if (this.listeners.close !== undefined) this.emit('close', { connectionId: rec.id, reason });
+    if (this.watched('close')) this.emit('close', { connectionId: rec.id, reason });
     this.#calls.close(rec.conn);
   }
 
@@ -688,7 +695,7 @@ export class Pool<C> extends PoolEmitter {
     this.#generation++;
     const idle = this.#idle.toArray();
     this.#idle.clear();
-    if (this.listeners.clear !== undefined) this.emit('clear', { generation: this.#generation });
+    if (this.watched('clear')) this.emit('clear', { generation: this.#generation });
     for (const rec of idle) {
       if (rec.dead) this.#invalidateRec(rec, rec.deadError);
       else this.#destroy(rec, 'stale');
@@ -850,7 +857,7 @@ export class Pool<C> extends PoolEmitter {
         for (const [rec, reason] of expired) this.#destroy(rec, reason);
       }
     }
-    if (this.#leakMs > 0 && this.listeners.leak !== undefined) {
+    if (this.#leakMs > 0 && this.watched('leak')) {
       for (const rec of this.#records.values()) {
         if (rec.state === USED && !rec.leakReported && t - rec.checkedOutAt >= this.#leakMs) {
           rec.leakReported = true;
