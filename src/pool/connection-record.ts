@@ -17,12 +17,18 @@ export const USED = 2;
 export const PINGING = 3;
 /** Checked in, the driver's reset is running. */
 export const RESETTING = 4;
-/** Closed (or never opened); the record is gone from the pool. */
-export const CLOSED = 5;
+/**
+ * Handed to the driver's close, which has not settled yet: the server may still see it,
+ * so it counts against `size + maxOverflow` until the close settles or its deadline
+ * (`connectTimeoutMs`) passes. Out of the pool's records already.
+ */
+export const CLOSING = 5;
+/** Closed (or never opened); the record is gone from the pool. Not counted. */
+export const CLOSED = 6;
 /** Closed by `close()` after its timeout while a caller still held it; a later release is a no-op. */
-export const ABANDONED = 6;
+export const ABANDONED = 7;
 
-export type ConnState = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+export type ConnState = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
 
 export const STATE_NAMES = [
   'connecting',
@@ -30,6 +36,7 @@ export const STATE_NAMES = [
   'used',
   'pinging',
   'resetting',
+  'closing',
   'closed',
   'abandoned',
 ] as const;

@@ -17,6 +17,7 @@ import { now, preciseNow } from './clock.js';
 import {
   ABANDONED,
   CLOSED,
+  CLOSING,
   CONNECTING,
   Conn,
   type ConnState,
@@ -183,13 +184,19 @@ export class Pool<C> extends PoolEmitter {
     } else if (from === IDLE && this.#idleHook) {
       this.#calls.setIdle(rec.conn, false);
     }
-    if (this.#drained !== undefined && to >= CLOSED) this.#checkDrained();
+    if (this.#drained !== undefined && to >= CLOSING) this.#checkDrained();
   }
 
   /** Open connections: idle, checked out, being pinged or reset. */
   #open(): number {
     const n = this.#n;
     return n[IDLE] + n[USED] + n[PINGING] + n[RESETTING];
+  }
+
+  /** Connections the server may see: open, being opened, or being closed (bounded by `#max`). */
+  #held(): number {
+    const n = this.#n;
+    return this.#open() + n[CONNECTING] + n[CLOSING];
   }
 
   // ---------------------------------------------------------------- acquire
@@ -290,7 +297,7 @@ export class Pool<C> extends PoolEmitter {
     }
     const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
     // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
-    if (this.#idle.length > 0 || open + this.#n[CONNECTING] < this.#max) this.#pump();
+    if (this.#idle.length > 0 || this.#held() < this.#max) this.#pump();
     return promise;
   }
 
@@ -379,7 +386,7 @@ export class Pool<C> extends PoolEmitter {
   #openConnections(): void {
     const opts = this.options;
     const n = this.#n;
-    while (n[CONNECTING] < opts.maxConnecting && this.#open() + n[CONNECTING] < this.#max) {
+    while (n[CONNECTING] < opts.maxConnecting && this.#held() < this.#max) {
       const forWaiters = this.#queue.length - n[PINGING] - n[CONNECTING] > 0;
       const forMinIdle =
         this.#idle.length + n[CONNECTING] < opts.minIdle && this.#open() + n[CONNECTING] < this.#size;
@@ -418,11 +425,9 @@ export class Pool<C> extends PoolEmitter {
           this.#connectFailed(error, durationMs, round);
         } else if (this.#closed) {
           // the pool closed while connecting: this connection is nobody's
-          this.#calls.close(conn as C);
-          this.#move(rec, CLOSED);
+          this.#closeConn(rec, conn as C);
         } else if (this.#records.has(conn as C)) {
-          this.#calls.close(conn as C);
-          this.#move(rec, CLOSED);
+          this.#closeConn(rec, conn as C);
           this.#connectFailed(
             new ConnectError(`the driver returned a connection that is already in pool '${this.name}'`),
             durationMs,
@@ -647,7 +652,7 @@ export class Pool<C> extends PoolEmitter {
   // ---------------------------------------------------------------- closing connections
 
   #markDead(rec: Conn<C>, error: unknown): void {
-    if (rec.dead || rec.state === CLOSED || rec.state === ABANDONED) return;
+    if (rec.dead || rec.state >= CLOSING) return;
     rec.dead = true;
     rec.deadError = error ?? new Error('the connection was closed by the server or the network');
     if (rec.state === IDLE) {
@@ -658,18 +663,42 @@ export class Pool<C> extends PoolEmitter {
   }
 
   #invalidateRec(rec: Conn<C>, error: unknown): void {
-    if (rec.state === CLOSED || rec.state === ABANDONED) return;
+    if (rec.state >= CLOSING) return;
     if (this.watched('invalidate')) this.emit('invalidate', { connectionId: rec.id, error });
     this.#destroy(rec, 'invalidated');
   }
 
   /** Close one connection that is not in the idle list (taken out of it, checked out, pinged, reset). */
   #destroy(rec: Conn<C>, reason: CloseReason, abandoned = false): void {
-    if (rec.state === CLOSED || rec.state === ABANDONED) return;
-    if (!abandoned) this.#records.delete(rec.conn);
-    this.#move(rec, abandoned ? ABANDONED : CLOSED);
+    if (rec.state >= CLOSING) return;
+    if (abandoned) {
+      // closed under its holder at the end of close(), when no connection opens any more
+      this.#move(rec, ABANDONED);
+    } else {
+      this.#records.delete(rec.conn);
+      this.#move(rec, CLOSING);
+    }
     if (this.watched('close')) this.emit('close', { connectionId: rec.id, reason });
-    this.#calls.close(rec.conn);
+    if (abandoned) this.#calls.close(rec.conn);
+    else this.#closeDriver(rec, rec.conn);
+  }
+
+  /** Close the connection a connect brought that nobody will use. */
+  #closeConn(rec: Conn<C>, conn: C): void {
+    this.#move(rec, CLOSING);
+    this.#closeDriver(rec, conn);
+  }
+
+  /**
+   * Hand `conn` of a CLOSING `rec` to the driver's close: `rec` counts against the open
+   * limit until the close settles or `connectTimeoutMs` passes (a close that hangs cannot
+   * hold the slot for ever); then it is CLOSED and the pump may open another.
+   */
+  #closeDriver(rec: Conn<C>, conn: C): void {
+    this.#calls.close(conn, this.options.connectTimeoutMs, () => {
+      this.#move(rec, CLOSED);
+      this.#afterClose();
+    });
   }
 
   // ---------------------------------------------------------------- use / transaction
@@ -807,6 +836,7 @@ export class Pool<C> extends PoolEmitter {
       used: n[USED] + n[PINGING] + n[RESETTING],
       pending: this.#queue.length,
       connecting: n[CONNECTING],
+      closing: n[CLOSING],
       overflow: open > this.#size ? open - this.#size : 0,
       max: this.#max,
       generation: this.#generation,
