@@ -297,7 +297,7 @@ export class Pool<C> extends PoolEmitter {
     }
     const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
     // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
-    if (this.#idle.length > 0 || this.#held() < this.#max) this.#pump();
+    if (this.#idle.length > 0 || open + this.#n[CONNECTING] + this.#n[CLOSING] < this.#max) this.#pump();
     return promise;
   }
 
