@@ -6,6 +6,7 @@
  * Needs nothing but `node:diagnostics_channel`.
  */
 import type { DriverTarget } from '../pool/driver.js';
+import type { ListenerOptions } from '../pool/emitter.js';
 import type { PoolEventName, PoolInstrumentation, PoolListener, TelemetryOptions } from '../pool/types.js';
 import { publishPoolEvents } from './pool-publisher.js';
 import { logQueries } from './query-log.js';
@@ -17,7 +18,7 @@ export interface DiagnosablePool {
   readonly name: string;
   readonly options: { readonly telemetry: TelemetryOptions | false };
   readonly driver: { readonly target: DriverTarget; readonly name: string };
-  on<K extends PoolEventName>(event: K, listener: PoolListener<K>): unknown;
+  on<K extends PoolEventName>(event: K, listener: PoolListener<K>, options?: ListenerOptions): unknown;
 }
 
 export function instrumentDiagnostics(pool: DiagnosablePool): PoolInstrumentation | undefined {

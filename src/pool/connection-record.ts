@@ -17,12 +17,18 @@ export const USED = 2;
 export const PINGING = 3;
 /** Checked in, the driver's reset is running. */
 export const RESETTING = 4;
-/** Closed (or never opened); the record is gone from the pool. */
-export const CLOSED = 5;
+/**
+ * Handed to the driver's close, which has not settled yet: the server may still see it,
+ * so it counts against `size + maxOverflow` until the close settles or its deadline
+ * (`connectTimeoutMs`) passes. Out of the pool's records already.
+ */
+export const CLOSING = 5;
+/** Closed (or never opened); the record is gone from the pool. Not counted. */
+export const CLOSED = 6;
 /** Closed by `close()` after its timeout while a caller still held it; a later release is a no-op. */
-export const ABANDONED = 6;
+export const ABANDONED = 7;
 
-export type ConnState = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+export type ConnState = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
 
 export const STATE_NAMES = [
   'connecting',
@@ -30,6 +36,7 @@ export const STATE_NAMES = [
   'used',
   'pinging',
   'resetting',
+  'closing',
   'closed',
   'abandoned',
 ] as const;
@@ -37,8 +44,17 @@ export const STATE_NAMES = [
 /** How many records are in each state, indexed by state. */
 export type StateCounts = number[];
 
+/**
+ * A fresh table of zeros, built by `push`, never an array literal: a literal of constants
+ * is born with copy-on-write elements, so every pool after the first handed `#move` a
+ * table its optimized code had not seen: `#move` deoptimized ("wrong map") and every
+ * count update went through the copy-on-write check from then on (the 16-caller
+ * acquire/release regression of issue 10; test/fixtures/pool-shapes.ts checks it).
+ */
 export function newStateCounts(): StateCounts {
-  return [0, 0, 0, 0, 0, 0, 0];
+  const n: StateCounts = [];
+  for (let i = 0; i < STATE_NAMES.length; i++) n.push(0);
+  return n;
 }
 
 /**

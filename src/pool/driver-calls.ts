@@ -154,14 +154,29 @@ export class DriverCalls<C> {
     );
   }
 
-  /** Close a connection; never throws, never rejects; tracked until it settles. */
-  close(conn: C): void {
-    const tracked: Promise<void> = this.#invoke(() => this.driver.close(conn)).then(
-      () => undefined,
-      () => undefined,
-    );
+  /**
+   * Close a connection; never throws, never rejects. Tracked (for `closesSettled`) until
+   * it settles or `timeoutMs` passes, whichever is first; then `settled` runs, once. A
+   * close that hangs is given up on at the deadline, so nothing waits on it for ever.
+   */
+  close(conn: C, timeoutMs = Number.POSITIVE_INFINITY, settled?: () => void): void {
+    let done!: () => void;
+    const tracked = new Promise<void>((resolve) => {
+      done = resolve;
+    });
     this.#closing.add(tracked);
-    void tracked.then(() => this.#closing.delete(tracked));
+    this.#guard(
+      this.#invoke(() => this.driver.close(conn)),
+      timeoutMs,
+      () => undefined,
+      () => {
+        this.#closing.delete(tracked);
+        done();
+        settled?.();
+      },
+      undefined,
+      undefined,
+    );
   }
 
   /** Resolves when every close started so far (and any started meanwhile) has settled. */

@@ -19,6 +19,23 @@ void everyEventListed;
 
 type ListenerTable = { [K in PoolEventName]?: PoolListener<K>[] };
 
+/** A listener added with `{ when }`: called, and its payload built, only while `when()` is true. */
+interface Conditional<K extends PoolEventName> {
+  readonly listener: PoolListener<K>;
+  readonly when: () => boolean;
+}
+type ConditionalTable = { [K in PoolEventName]?: Conditional<K>[] };
+
+/** Options of `pool.on`. */
+export interface ListenerOptions {
+  /**
+   * Call the listener only while this returns true (for example a diagnostics channel's
+   * `hasSubscribers`). While every listener of an event is conditional and none wants it,
+   * the pool does not even build the event's payload: an unwatched pool pays one check.
+   */
+  when?: () => boolean;
+}
+
 /**
  * The pool's events. Owns the listener table and the isolation of listeners: a
  * listener that throws, or an async listener whose promise rejects, never breaks
@@ -26,14 +43,32 @@ type ListenerTable = { [K in PoolEventName]?: PoolListener<K>[] };
  * EventEmitter `captureRejections` is the precedent for the rejection). There is no
  * 'error' event that can crash a process; a failing listener is reported once per
  * listener through `process.emitWarning` (code CISTERN_LISTENER_ERROR).
+ *
+ * Two tables, so the pool's guard stays one load when nothing listens: `listeners`
+ * (always called) and `conditional` (listeners added with `{ when }`, called only
+ * while `when()` is true). The pool builds a payload only when
+ * `listeners[event] !== undefined`, or `conditional[event] !== undefined` and
+ * `wanted(event)` (some `when()` is true).
  */
 export class PoolEmitter {
   protected readonly listeners: ListenerTable = {};
+  protected readonly conditional: ConditionalTable = {};
   #warned = new WeakSet<object>();
 
-  on<K extends PoolEventName>(event: K, listener: PoolListener<K>): this {
+  on<K extends PoolEventName>(event: K, listener: PoolListener<K>, options?: ListenerOptions): this {
     if (typeof listener !== 'function') {
       throw new TypeError(`pool.on(${JSON.stringify(event)}, listener): listener must be a function`);
+    }
+    const when = options?.when;
+    if (when !== undefined) {
+      if (typeof when !== 'function') {
+        throw new TypeError(
+          `pool.on(${JSON.stringify(event)}, listener, { when }): when must be a function returning a boolean`,
+        );
+      }
+      const list = (this.conditional[event] ?? []) as Conditional<K>[];
+      (this.conditional as Record<string, unknown>)[event] = [...list, { listener, when }];
+      return this;
     }
     const list = (this.listeners[event] ?? []) as PoolListener<K>[];
     (this.listeners as Record<string, unknown>)[event] = [...list, listener];
@@ -53,40 +88,86 @@ export class PoolEmitter {
 
   off<K extends PoolEventName>(event: K, listener: PoolListener<K>): this {
     const list = this.listeners[event] as PoolListener<K>[] | undefined;
-    if (list === undefined) return this;
-    const next = list.filter((l) => l !== listener && (l as { listener?: unknown }).listener !== listener);
-    (this.listeners as Record<string, unknown>)[event] = next.length === 0 ? undefined : next;
+    if (list !== undefined) {
+      const next = list.filter((l) => l !== listener && (l as { listener?: unknown }).listener !== listener);
+      (this.listeners as Record<string, unknown>)[event] = next.length === 0 ? undefined : next;
+    }
+    const conditional = this.conditional[event] as Conditional<K>[] | undefined;
+    if (conditional !== undefined) {
+      const next = conditional.filter((c) => c.listener !== listener);
+      (this.conditional as Record<string, unknown>)[event] = next.length === 0 ? undefined : next;
+    }
     return this;
   }
 
+  /** Listeners of `event`, conditional ones included (whether or not they want it now). */
   listenerCount(event: PoolEventName): number {
-    return this.listeners[event]?.length ?? 0;
+    return (this.listeners[event]?.length ?? 0) + (this.conditional[event]?.length ?? 0);
   }
 
-  /** Call only after checking `this.listeners[event] !== undefined` on hot paths. */
+  /** True when `event` must be built now: a listener, or a conditional one that wants it. */
+  protected watched(event: PoolEventName): boolean {
+    return (
+      this.listeners[event] !== undefined || (this.conditional[event] !== undefined && this.wanted(event))
+    );
+  }
+
+  /** True when a conditional listener of `event` wants it now (a `when()` that throws means no). */
+  protected wanted(event: PoolEventName): boolean {
+    const list = this.conditional[event] as Conditional<PoolEventName>[] | undefined;
+    if (list === undefined) return false;
+    for (const c of list) if (this.#wants(event, c)) return true;
+    return false;
+  }
+
+  /** Call only after `watched(event)` (or the same test spelled out on a hot path). */
   protected emit<K extends PoolEventName>(event: K, payload: PoolEvents[K]): void {
     const list = this.listeners[event] as PoolListener<K>[] | undefined;
-    if (list === undefined) return;
-    for (const listener of list) {
-      try {
-        const returned: unknown = listener(payload);
-        // an async listener: its rejection would otherwise be unhandled and end the process
-        if (returned !== undefined && typeof (returned as PromiseLike<unknown>)?.then === 'function') {
-          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            this.#listenerFailed(event, listener, error, 'rejected'),
-          );
-        }
-      } catch (error) {
-        this.#listenerFailed(event, listener, error, 'threw');
+    if (list !== undefined) for (const listener of list) this.#call(event, listener, payload);
+    const conditional = this.conditional[event] as Conditional<K>[] | undefined;
+    if (conditional !== undefined) {
+      for (const c of conditional) {
+        if (this.#wants(event, c as Conditional<PoolEventName>)) this.#call(event, c.listener, payload);
       }
     }
   }
 
-  #listenerFailed(event: string, listener: object, error: unknown, how: 'threw' | 'rejected'): void {
+  #wants(event: PoolEventName, c: Conditional<PoolEventName>): boolean {
+    try {
+      return c.when() === true;
+    } catch (error) {
+      this.#listenerFailed(event, c.when, error, 'threw', 'the when() of a', ' (the listener was skipped)');
+      return false;
+    }
+  }
+
+  #call<K extends PoolEventName>(event: K, listener: PoolListener<K>, payload: PoolEvents[K]): void {
+    try {
+      const returned: unknown = listener(payload);
+      // an async listener: its rejection would otherwise be unhandled and end the process
+      if (returned !== undefined && typeof (returned as PromiseLike<unknown>)?.then === 'function') {
+        (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+          this.#listenerFailed(event, listener, error, 'rejected'),
+        );
+      }
+    } catch (error) {
+      this.#listenerFailed(event, listener, error, 'threw');
+    }
+  }
+
+  #listenerFailed(
+    event: string,
+    listener: object,
+    error: unknown,
+    how: 'threw' | 'rejected',
+    what = 'a',
+    after = '',
+  ): void {
     if (this.#warned.has(listener)) return;
     this.#warned.add(listener);
     const message = error instanceof Error ? error.message : String(error);
-    process.emitWarning(`a cistern pool '${event}' listener ${how} (the pool carried on): ${message}`, {
+    const text = `${what} cistern pool '${event}' listener ${how}${after} (the pool carried on): ${message}`;
+    process.emitWarning(text, {
       code: 'CISTERN_LISTENER_ERROR',
       detail: error instanceof Error ? error.stack : undefined,
     });

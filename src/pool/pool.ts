@@ -17,6 +17,7 @@ import { now, preciseNow } from './clock.js';
 import {
   ABANDONED,
   CLOSED,
+  CLOSING,
   CONNECTING,
   Conn,
   type ConnState,
@@ -137,8 +138,7 @@ export class Pool<C> extends PoolEmitter {
     this.#calls = new DriverCalls(driver);
     this.#queue = new WaitQueue<C>(resolved.acquireTimeoutMs, {
       onGiveUp: (_waiter, reason, error, waitMs) => {
-        if (this.listeners.checkoutFailed !== undefined)
-          this.emit('checkoutFailed', { reason, error, waitMs });
+        if (this.watched('checkoutFailed')) this.emit('checkoutFailed', { reason, error, waitMs });
       },
       timeoutError: (waiter) => this.#timeoutError(waiter),
       // a caller waiting through the connect back-off keeps the process alive (as the head timer does)
@@ -184,13 +184,19 @@ export class Pool<C> extends PoolEmitter {
     } else if (from === IDLE && this.#idleHook) {
       this.#calls.setIdle(rec.conn, false);
     }
-    if (this.#drained !== undefined && to >= CLOSED) this.#checkDrained();
+    if (this.#drained !== undefined && to >= CLOSING) this.#checkDrained();
   }
 
   /** Open connections: idle, checked out, being pinged or reset. */
   #open(): number {
     const n = this.#n;
     return n[IDLE] + n[USED] + n[PINGING] + n[RESETTING];
+  }
+
+  /** Connections the server may see: open, being opened, or being closed (bounded by `#max`). */
+  #held(): number {
+    const n = this.#n;
+    return this.#open() + n[CONNECTING] + n[CLOSING];
   }
 
   // ---------------------------------------------------------------- acquire
@@ -238,12 +244,17 @@ export class Pool<C> extends PoolEmitter {
       rec.leakReported = false;
       rec.stack = stack ?? captureStack();
     }
-    if (this.listeners.checkout !== undefined) this.emit('checkout', { connectionId: rec.id, waitMs });
+    // spelled out on the hot path (a call to watched() would take an inlining slot)
+    if (
+      this.listeners.checkout !== undefined ||
+      (this.conditional.checkout !== undefined && this.wanted('checkout'))
+    ) {
+      this.emit('checkout', { connectionId: rec.id, waitMs });
+    }
   }
 
   #failFast(reason: CheckoutFailedReason, error: unknown): Promise<never> {
-    if (this.listeners.checkoutFailed !== undefined)
-      this.emit('checkoutFailed', { reason, error, waitMs: 0 });
+    if (this.watched('checkoutFailed')) this.emit('checkoutFailed', { reason, error, waitMs: 0 });
     return Promise.reject(error);
   }
 
@@ -286,7 +297,7 @@ export class Pool<C> extends PoolEmitter {
     }
     const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
     // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
-    if (this.#idle.length > 0 || open + this.#n[CONNECTING] < this.#max) this.#pump();
+    if (this.#idle.length > 0 || open + this.#n[CONNECTING] + this.#n[CLOSING] < this.#max) this.#pump();
     return promise;
   }
 
@@ -375,7 +386,7 @@ export class Pool<C> extends PoolEmitter {
   #openConnections(): void {
     const opts = this.options;
     const n = this.#n;
-    while (n[CONNECTING] < opts.maxConnecting && this.#open() + n[CONNECTING] < this.#max) {
+    while (n[CONNECTING] < opts.maxConnecting && this.#held() < this.#max) {
       const forWaiters = this.#queue.length - n[PINGING] - n[CONNECTING] > 0;
       const forMinIdle =
         this.#idle.length + n[CONNECTING] < opts.minIdle && this.#open() + n[CONNECTING] < this.#size;
@@ -414,11 +425,9 @@ export class Pool<C> extends PoolEmitter {
           this.#connectFailed(error, durationMs, round);
         } else if (this.#closed) {
           // the pool closed while connecting: this connection is nobody's
-          this.#calls.close(conn as C);
-          this.#move(rec, CLOSED);
+          this.#closeConn(rec, conn as C);
         } else if (this.#records.has(conn as C)) {
-          this.#calls.close(conn as C);
-          this.#move(rec, CLOSED);
+          this.#closeConn(rec, conn as C);
           this.#connectFailed(
             new ConnectError(`the driver returned a connection that is already in pool '${this.name}'`),
             durationMs,
@@ -448,7 +457,7 @@ export class Pool<C> extends PoolEmitter {
     this.#records.set(conn, rec);
     this.#failedRounds = 0;
     this.#lastConnectError = undefined;
-    if (this.listeners.connect !== undefined) this.emit('connect', { connectionId: rec.id, durationMs });
+    if (this.watched('connect')) this.emit('connect', { connectionId: rec.id, durationMs });
     // a connection reported dead while connecting is adopted dead: never handed out
     this.#returnToPool(rec);
     this.#settleReady();
@@ -461,7 +470,7 @@ export class Pool<C> extends PoolEmitter {
           cause: raw,
         });
     this.#lastConnectError = error;
-    if (this.listeners.connectFailed !== undefined) this.emit('connectFailed', { error, durationMs });
+    if (this.watched('connectFailed')) this.emit('connectFailed', { error, durationMs });
     for (const r of this.#ready.splice(0)) r.reject(error);
     if (this.#closed) return;
     // the caller that waited longest learns why (SQLAlchemy, pg-pool and CMAP do the same)
@@ -570,7 +579,7 @@ export class Pool<C> extends PoolEmitter {
 
   /** Close a checked-out connection instead of checking it in (its holder is done with it). */
   #invalidateCheckedOut(rec: Conn<C>, error: unknown): void {
-    if (this.listeners.checkin !== undefined) {
+    if (this.watched('checkin')) {
       this.emit('checkin', { connectionId: rec.id, heldMs: now() - rec.checkedOutAt });
     }
     this.#invalidateRec(rec, error);
@@ -579,7 +588,10 @@ export class Pool<C> extends PoolEmitter {
   #checkin(rec: Conn<C>): void {
     rec.lastUsedAt = now();
     rec.stack = undefined;
-    if (this.listeners.checkin !== undefined) {
+    if (
+      this.listeners.checkin !== undefined ||
+      (this.conditional.checkin !== undefined && this.wanted('checkin'))
+    ) {
       this.emit('checkin', { connectionId: rec.id, heldMs: rec.lastUsedAt - rec.checkedOutAt });
     }
     if (rec.uses >= this.#maxUses) {
@@ -640,7 +652,7 @@ export class Pool<C> extends PoolEmitter {
   // ---------------------------------------------------------------- closing connections
 
   #markDead(rec: Conn<C>, error: unknown): void {
-    if (rec.dead || rec.state === CLOSED || rec.state === ABANDONED) return;
+    if (rec.dead || rec.state >= CLOSING) return;
     rec.dead = true;
     rec.deadError = error ?? new Error('the connection was closed by the server or the network');
     if (rec.state === IDLE) {
@@ -651,18 +663,42 @@ export class Pool<C> extends PoolEmitter {
   }
 
   #invalidateRec(rec: Conn<C>, error: unknown): void {
-    if (rec.state === CLOSED || rec.state === ABANDONED) return;
-    if (this.listeners.invalidate !== undefined) this.emit('invalidate', { connectionId: rec.id, error });
+    if (rec.state >= CLOSING) return;
+    if (this.watched('invalidate')) this.emit('invalidate', { connectionId: rec.id, error });
     this.#destroy(rec, 'invalidated');
   }
 
   /** Close one connection that is not in the idle list (taken out of it, checked out, pinged, reset). */
   #destroy(rec: Conn<C>, reason: CloseReason, abandoned = false): void {
-    if (rec.state === CLOSED || rec.state === ABANDONED) return;
-    if (!abandoned) this.#records.delete(rec.conn);
-    this.#move(rec, abandoned ? ABANDONED : CLOSED);
-    if (this.listeners.close !== undefined) this.emit('close', { connectionId: rec.id, reason });
-    this.#calls.close(rec.conn);
+    if (rec.state >= CLOSING) return;
+    if (abandoned) {
+      // closed under its holder at the end of close(), when no connection opens any more
+      this.#move(rec, ABANDONED);
+    } else {
+      this.#records.delete(rec.conn);
+      this.#move(rec, CLOSING);
+    }
+    if (this.watched('close')) this.emit('close', { connectionId: rec.id, reason });
+    if (abandoned) this.#calls.close(rec.conn);
+    else this.#closeDriver(rec, rec.conn);
+  }
+
+  /** Close the connection a connect brought that nobody will use. */
+  #closeConn(rec: Conn<C>, conn: C): void {
+    this.#move(rec, CLOSING);
+    this.#closeDriver(rec, conn);
+  }
+
+  /**
+   * Hand `conn` of a CLOSING `rec` to the driver's close: `rec` counts against the open
+   * limit until the close settles or `connectTimeoutMs` passes (a close that hangs cannot
+   * hold the slot for ever); then it is CLOSED and the pump may open another.
+   */
+  #closeDriver(rec: Conn<C>, conn: C): void {
+    this.#calls.close(conn, this.options.connectTimeoutMs, () => {
+      this.#move(rec, CLOSED);
+      this.#afterClose();
+    });
   }
 
   // ---------------------------------------------------------------- use / transaction
@@ -688,7 +724,7 @@ export class Pool<C> extends PoolEmitter {
     this.#generation++;
     const idle = this.#idle.toArray();
     this.#idle.clear();
-    if (this.listeners.clear !== undefined) this.emit('clear', { generation: this.#generation });
+    if (this.watched('clear')) this.emit('clear', { generation: this.#generation });
     for (const rec of idle) {
       if (rec.dead) this.#invalidateRec(rec, rec.deadError);
       else this.#destroy(rec, 'stale');
@@ -800,6 +836,7 @@ export class Pool<C> extends PoolEmitter {
       used: n[USED] + n[PINGING] + n[RESETTING],
       pending: this.#queue.length,
       connecting: n[CONNECTING],
+      closing: n[CLOSING],
       overflow: open > this.#size ? open - this.#size : 0,
       max: this.#max,
       generation: this.#generation,
@@ -850,7 +887,7 @@ export class Pool<C> extends PoolEmitter {
         for (const [rec, reason] of expired) this.#destroy(rec, reason);
       }
     }
-    if (this.#leakMs > 0 && this.listeners.leak !== undefined) {
+    if (this.#leakMs > 0 && this.watched('leak')) {
       for (const rec of this.#records.values()) {
         if (rec.state === USED && !rec.leakReported && t - rec.checkedOutAt >= this.#leakMs) {
           rec.leakReported = true;

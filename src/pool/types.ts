@@ -27,7 +27,7 @@ export interface PoolOptions {
   minIdle?: number;
   /** Longest wait in `acquire` before `PoolTimeoutError`. Default 30000. */
   acquireTimeoutMs?: number;
-  /** Longest wait for one new connection. Default 10000. */
+  /** Longest wait for one new connection; also bounds a pre-ping, a reset and a driver close. Default 10000. */
   connectTimeoutMs?: number;
   /** Ping a connection before handing it out. Default true. */
   prePing?: boolean;
@@ -106,6 +106,12 @@ export interface PoolStats {
   /** Callers waiting in `acquire`. */
   pending: number;
   connecting: number;
+  /**
+   * Connections handed to the driver's close that has not settled yet (the server may
+   * still see them). Not part of `size`; they count against `max` until the close
+   * settles or `connectTimeoutMs` passes, so `size + closing <= max`.
+   */
+  closing: number;
   /** Open connections beyond `size`. */
   overflow: number;
   /** `size + maxOverflow`. */

@@ -42,6 +42,10 @@ export interface FakeDriverControls {
   resetAsync: boolean;
   /** Close rejects (the pool must not care). */
   closeError: unknown;
+  /** Milliseconds each close takes (setTimeout); the connection stays in `open` (the server still sees it) meanwhile. */
+  closeDelayMs: number;
+  /** Make closes never settle; the connection stays in `open` for ever. */
+  closeHang: boolean;
 }
 
 export class FakeDriver implements Driver<FakeConnection> {
@@ -55,6 +59,8 @@ export class FakeDriver implements Driver<FakeConnection> {
     resetError: undefined,
     resetAsync: false,
     closeError: undefined,
+    closeDelayMs: 0,
+    closeHang: false,
   };
   connects = 0;
   connectAttempts = 0;
@@ -120,6 +126,10 @@ export class FakeDriver implements Driver<FakeConnection> {
 
   async close(conn: FakeConnection): Promise<void> {
     conn.closed = true;
+    if (this.controls.closeHang) return new Promise<void>(() => {});
+    if (this.controls.closeDelayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.controls.closeDelayMs));
+    }
     this.open.delete(conn);
     if (this.controls.closeError !== undefined) throw this.controls.closeError;
   }

@@ -100,6 +100,10 @@ export interface SpecControls {
   resetError?: string | null;
   resetAsync?: boolean;
   closeError?: string | null;
+  /** Each driver close takes this long (fake time); the connection stays open in the driver meanwhile. */
+  closeDelayMs?: number;
+  /** Driver closes never settle. */
+  closeHang?: boolean;
   /** A message: rollback rejects with `new Error(message)`; null: rollback succeeds. */
   rollbackError?: string | null;
   /** reset returns a promise that never settles. */
@@ -216,6 +220,8 @@ function applyControls(driver: SpecDriver, controls: SpecControls): void {
   if (controls.closeError !== undefined) {
     c.closeError = controls.closeError === null ? undefined : new Error(controls.closeError);
   }
+  if (controls.closeDelayMs !== undefined) c.closeDelayMs = controls.closeDelayMs;
+  if (controls.closeHang !== undefined) c.closeHang = controls.closeHang;
   if (controls.connectErrorAttempts !== undefined) {
     const attempts = new Set(controls.connectErrorAttempts);
     const message = controls.connectError ?? 'connection refused';

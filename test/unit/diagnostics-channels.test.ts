@@ -254,6 +254,25 @@ describe('cistern:pool:<event>', () => {
     expect(seen.find((s) => s.event === 'clear')!.message).toEqual({ pool: 'main', generation: 1 });
   });
 
+  it('an unwatched pool builds no event payload; a subscriber gets every one', async () => {
+    const p = pool({ maxOverflow: 0, size: 1 });
+    // emit() is where a payload goes; it is built only as emit's argument
+    const emit = vi.spyOn(p as unknown as { emit: (...args: unknown[]) => void }, 'emit');
+    cleanups.push(() => emit.mockRestore());
+    expect(dc.channel(POOL_CHANNELS.checkout).hasSubscribers).toBe(false);
+    for (let i = 0; i < 3; i++) p.release(await p.acquire());
+    expect(emit).not.toHaveBeenCalled();
+
+    const seen: unknown[] = [];
+    const onCheckout = (m: unknown) => seen.push(m);
+    dc.subscribe(POOL_CHANNELS.checkout, onCheckout);
+    cleanups.push(() => void dc.unsubscribe(POOL_CHANNELS.checkout, onCheckout));
+    p.release(await p.acquire());
+    expect(seen).toEqual([{ pool: 'main', connectionId: 1, waitMs: expect.any(Number) }]);
+    // only the watched event was built: checkin still has no subscriber
+    expect(emit.mock.calls.map((call) => call[0])).toEqual(['checkout']);
+  });
+
   it('every pool event has a channel', async () => {
     const { POOL_EVENT_NAMES } = await import('../../src/pool/emitter.js');
     expect(Object.keys(POOL_CHANNELS).sort()).toEqual([...POOL_EVENT_NAMES].sort());

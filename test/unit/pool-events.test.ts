@@ -117,6 +117,40 @@ describe('events', () => {
     expect(pool.on('leak', on)).toBe(pool);
   });
 
+  it('a conditional listener ({ when }) runs only while when() is true; a throwing when() skips it, reported once', async () => {
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const { pool } = makePool({ size: 1, maxOverflow: 0 });
+    let watching = false;
+    const seen: number[] = [];
+    const listener = ({ connectionId }: { connectionId: number }) => seen.push(connectionId);
+    pool.on('checkout', listener, { when: () => watching });
+    expect(pool.listenerCount('checkout')).toBe(2); // the harness log and the conditional one
+    pool.release(await pool.acquire());
+    expect(seen).toEqual([]);
+    watching = true;
+    pool.release(await pool.acquire());
+    expect(seen).toEqual([1]);
+    pool.off('checkout', listener);
+    expect(pool.listenerCount('checkout')).toBe(1);
+    pool.release(await pool.acquire());
+    expect(seen).toEqual([1]);
+
+    const skipped = vi.fn();
+    pool.on('checkin', skipped, {
+      when: () => {
+        throw new Error('when bug');
+      },
+    });
+    for (let i = 0; i < 2; i++) pool.release(await pool.acquire());
+    expect(skipped).not.toHaveBeenCalled();
+    expect(pool.stats()).toMatchObject({ used: 0, idle: 1 });
+    const messages = warning.mock.calls.map((call) => String(call[0]));
+    expect(
+      messages.filter((m) => m.includes("when() of a cistern pool 'checkin' listener threw")),
+    ).toHaveLength(1);
+    expect(() => pool.on('checkin', skipped, { when: true as never })).toThrow(/when must be a function/);
+  });
+
   it('off(event, listener) also removes a listener added with once()', async () => {
     const { pool } = makePool({});
     const fn = vi.fn();

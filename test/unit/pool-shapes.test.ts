@@ -9,6 +9,8 @@ const root = resolve(import.meta.dirname, '../..');
  * born in another elements kind than the first pool's, so the optimized code of every
  * hot path went polymorphic. Asserted on the cause, with V8's optimization status (not a
  * timing): a deque made after another one's `push` was optimized must not deoptimize it.
+ * The same for the per-state count table (issue 10's 16-caller regression): it was a
+ * constant array literal, born copy-on-write in every pool.
  */
 test('a deque made later in the process keeps the optimized code of the first one valid', () => {
   const run = spawnSync(
@@ -21,4 +23,6 @@ test('a deque made later in the process keeps the optimized code of the first on
   // optimized before the second deque, and still optimized after using it
   expect(result.push).toEqual([true, true]);
   expect(result.shift).toEqual([true, true]);
+  // the per-state count table of a later pool must not deoptimize the first pool's `#move`
+  expect(result.counts).toEqual([true, true]);
 }, 40_000);

@@ -12,6 +12,7 @@ describe('stats()', () => {
       used: 0,
       pending: 0,
       connecting: 0,
+      closing: 0,
       overflow: 0,
       max: 10,
       generation: 0,
@@ -27,6 +28,7 @@ describe('stats()', () => {
       used: 0,
       pending: 4,
       connecting: 2,
+      closing: 0,
       overflow: 0,
       max: 3,
       generation: 0,
@@ -54,10 +56,13 @@ describe('stats()', () => {
       used: 0,
       pending: 0,
       connecting: 0,
+      closing: 3, // the overflow one and the two idle ones: their driver closes have not settled yet
       overflow: 0,
       max: 3,
       generation: 1,
     });
+    await tick();
+    expect(pool.stats()).toMatchObject({ size: 0, closing: 0 });
   });
 
   it('a connection being pinged or reset counts as used, not idle', async () => {
