@@ -147,7 +147,7 @@ const scenario: BenchScenario = {
               span.end();
               const d = (span as unknown as { duration: [number, number] }).duration;
               operationDuration.record(d[0] + d[1] / 1e9, description.metricAttributes);
-              resolve(rows);
+              resolve.call(query, rows); // a method in postgres.js 4, a closure in 3
             };
             return run(query);
           },

@@ -164,7 +164,7 @@ function handMadeTelemetry(
         const d = (span as unknown as { duration: [number, number] }).duration;
         operationDuration.record(d[0] + d[1] / 1e9, description.metricAttributes);
         useTime.record((performance.now() - acquired) / 1000, poolAttributes);
-        resolve(rows);
+        resolve.call(query, rows); // a method in postgres.js 4, a closure in 3
       };
       return query;
     });

@@ -25,18 +25,33 @@ const discardMetrics: PushMetricExporter = {
   selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
 };
 
-export function discardingProviders(): { tracerProvider: BasicTracerProvider; meterProvider: MeterProvider } {
+/**
+ * The timers drive work whose amount per query depends on how fast queries run: a
+ * metric collection walks every instrument once per interval. Under callgrind a
+ * query runs some 50 times slower, so the same interval charges each query 50 times
+ * its share; `bench/telemetry-instructions.ts` therefore sets both to an hour (and
+ * flushes the spans itself).
+ */
+export function discardingProviders(
+  timers: { scheduledDelayMillis?: number; exportIntervalMillis?: number } = {},
+): { tracerProvider: BasicTracerProvider; meterProvider: MeterProvider } {
   const tracerProvider = new BasicTracerProvider({
     spanProcessors: [
       new BatchSpanProcessor(discardSpans, {
         maxQueueSize: 65536,
         maxExportBatchSize: 2048,
-        scheduledDelayMillis: 200,
+        scheduledDelayMillis: timers.scheduledDelayMillis ?? 200,
       }),
     ],
   });
   const meterProvider = new MeterProvider({
-    readers: [new PeriodicExportingMetricReader({ exporter: discardMetrics, exportIntervalMillis: 1000 })],
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: discardMetrics,
+        exportIntervalMillis: timers.exportIntervalMillis ?? 1000,
+        exportTimeoutMillis: Math.min(30_000, timers.exportIntervalMillis ?? 1000),
+      }),
+    ],
   });
   return { tracerProvider, meterProvider };
 }

@@ -7,12 +7,7 @@
 import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../pool/driver.js';
 import type { PoolInstrumentation, TransactionInfo, TransactionScope } from '../pool/types.js';
 
-/** Observers mark the shared scope they return when inactive, so the pair can drop it. */
-const NOOP_MARK = Symbol.for('cistern.noopScope');
-
-function isNoop(scope: QueryScope): boolean {
-  return (scope as { [NOOP_MARK]?: true })[NOOP_MARK] === true;
-}
+import { NOOP_SCOPE } from './noop-scope.js';
 
 class BothScopes implements QueryScope {
   constructor(
@@ -40,8 +35,8 @@ export function composeObservers(a: QueryObserver, b: QueryObserver): QueryObser
     start(info: QueryInfo, meta: ConnectionMeta): QueryScope {
       const sa = a.start(info, meta);
       const sb = b.start(info, meta);
-      if (isNoop(sb)) return sa;
-      if (isNoop(sa)) return sb;
+      if (sb === NOOP_SCOPE) return sa;
+      if (sa === NOOP_SCOPE) return sb;
       return new BothScopes(sa, sb);
     },
   };

@@ -11,9 +11,8 @@
 import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../pool/driver.js';
 import { dialectOf, sqlTextInfo } from '../telemetry/sql-text.js';
 import { type QueryMessage, queryChannel, traced } from './channels.js';
+import { NOOP_SCOPE } from './noop-scope.js';
 
-/** Shared by every inactive start; marked so a composed observer can tell it apart (src/diagnostics/compose.ts). */
-const NOOP_SCOPE: QueryScope = { end() {}, [Symbol.for('cistern.noopScope')]: true } as QueryScope;
 const SQL_SYSTEMS = new Set(['postgresql', 'mysql', 'mariadb', 'other_sql', 'cockroachdb', 'sqlite']);
 
 /** The reportable text: as sent when parameterized, literals replaced when not; none for non-SQL raw text. */

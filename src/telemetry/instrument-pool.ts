@@ -35,11 +35,13 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
   const poolName = pool.name;
   const descriptions = new DescriptionCache(poolName, options?.captureQueryText !== false);
   const txKey = transactionKey(poolName);
+  const transactions = { open: 0 };
   const observer = createQueryObserver({
     tracer,
     instruments: () => poolMetrics.instruments(),
     descriptions,
     txKey,
+    transactions,
   });
   const system = pool.driver.target.system;
 
@@ -60,18 +62,22 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
       const state = new TransactionState(span, system);
       const ctx = trace.setSpan(parent, span).setValue(txKey, state);
       let promise: Promise<T>;
+      transactions.open++;
       try {
         promise = context.with(ctx, run, undefined, state);
       } catch (error) {
+        transactions.open--;
         state.finish(false, error);
         throw error;
       }
       return promise.then(
         (value) => {
+          transactions.open--;
           state.finish(true);
           return value;
         },
         (error: unknown) => {
+          transactions.open--;
           state.finish(false, error);
           throw error;
         },
@@ -83,7 +89,7 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
       // no wait (the common case) adds nothing to a transaction or a span: skip the context lookups
       if (!(waitMs > 0) || tracer.get() === undefined) return;
       const active = context.active();
-      const tx = active.getValue(txKey) as TransactionState | undefined;
+      const tx = transactions.open > 0 ? (active.getValue(txKey) as TransactionState | undefined) : undefined;
       if (tx !== undefined) {
         tx.waitMs += waitMs;
         return;

@@ -4,15 +4,13 @@
  * never whoever released the connection), plus `db.client.operation.duration`.
  */
 import { type Attributes, context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { NOOP_SCOPE } from '../diagnostics/noop-scope.js';
 import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../pool/driver.js';
 import { errorAttributes } from './attributes.js';
 import type { DescriptionCache } from './description-cache.js';
 import type { Instruments } from './instruments.js';
 import type { TracerSource } from './providers.js';
 import { type TransactionState, txControlOf } from './transaction-state.js';
-
-/** Shared by every inactive start; marked so a composed observer can tell it apart (src/diagnostics/compose.ts). */
-const NOOP_SCOPE: QueryScope = { end() {}, [Symbol.for('cistern.noopScope')]: true } as QueryScope;
 
 export interface ObserverDeps {
   tracer: TracerSource;
@@ -21,6 +19,8 @@ export interface ObserverDeps {
   descriptions: DescriptionCache;
   /** This pool's transaction context key. */
   txKey: symbol;
+  /** This pool's transactions now running: while none is, no query looks one up in the context. */
+  transactions: { open: number };
 }
 
 class ObservedQuery implements QueryScope {
@@ -96,7 +96,7 @@ export function createQueryObserver(deps: ObserverDeps): CisternQueryObserver {
       }
       let tx: TransactionState | undefined;
       let control: ReturnType<typeof txControlOf>;
-      if (tracer !== undefined) {
+      if (tracer !== undefined && deps.transactions.open > 0) {
         tx = active.getValue(deps.txKey) as TransactionState | undefined;
         if (tx !== undefined) control = txControlOf(info.operation);
       }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Instructions per query of each telemetry subject (bench/telemetry-instructions.ts)
+# under callgrind: per subject one run with N=0 and one with N=$QUERIES, both after
+# the same warm-up; (Ir(N) - Ir(0)) / N. The bench is bundled first (esbuild, the
+# telemetry loader swapped for its static twin as under Vitest) so tsx's start-up
+# stays out of the counts' noise.
+#
+# Usage: bench/telemetry-instructions.sh [node binary] [subjects...]
+#   env QUERIES (default 10000), WARMUP (default 2000), JOBS (default 2),
+#   DRIVER (fake: the telemetry fake driver; pgjs: unsent postgres.js queries)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+node=${1:-node}
+shift || true
+subjects=${*:-off nosdk als-off sdk floor}
+driver=${DRIVER:-fake}
+queries=${QUERIES:-10000}
+warmup=${WARMUP:-2000}
+out=$(mktemp -d /tmp/cistern-instr.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+ln -s "$root/node_modules" "$out/node_modules"
+cat >"$out/build.mjs" <<JS
+import path from 'node:path';
+const { build } = await import(path.join('$root', 'node_modules/esbuild/lib/main.js'));
+await build({
+  entryPoints: [path.join('$root', 'bench/telemetry-instructions.ts')],
+  bundle: true, platform: 'node', format: 'esm', packages: 'external',
+  outfile: '$out/instr.mjs', logLevel: 'warning',
+  plugins: [{ name: 'static-telemetry', setup(b) {
+    b.onResolve({ filter: /load-telemetry\.js$/ }, (a) =>
+      a.importer.includes('/src/') ? { path: path.join('$root', 'test/support/load-telemetry.ts') } : undefined);
+  } }],
+});
+JS
+node "$out/build.mjs"
+echo "node $("$node" --version), driver $driver, $queries queries after $warmup warm-up, $(uptime)"
+for s in $subjects; do for q in 0 "$queries"; do echo "$s $q"; done; done |
+  xargs -P "${JOBS:-2}" -n 2 sh -c \
+    "valgrind --tool=callgrind --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
+for s in $subjects; do
+  a=$(grep -m1 '^summary:' "$out/cg.$s.0" | cut -d' ' -f2)
+  b=$(grep -m1 '^summary:' "$out/cg.$s.$queries" | cut -d' ' -f2)
+  echo "$s $(( (b - a) / queries )) instructions/query"
+done
