@@ -118,6 +118,15 @@ describe.skipIf(!available)('postgres driver on a TLS-only primary and its stand
     expect((error as Error).message).toContain(`127.0.0.1:${standby.port}: a hot standby, not primary`);
   });
 
+  it('a primary passed over for standby is named read-write, not read-only', async () => {
+    const url = multiHostUrl([primary], { params: { target_session_attrs: 'standby' } });
+    const error = await postgres(url)
+      .connect(connectCtx({ timeoutMs: 10_000 }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as Error).message).toContain(`127.0.0.1:${primary.port}: read-write, not standby`);
+  });
+
   it('in a pool over a multi-host TLS URL every connection lands on the primary', async () => {
     // the pool over a multi-host TLS URL: each new connection walks; a served one never moves
     const { createPool } = await import('../../src/index.js');

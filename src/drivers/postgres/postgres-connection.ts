@@ -15,6 +15,7 @@ import { ConnectError } from '../../pool/errors.js';
 import { resolvePassword } from '../resolve-password.js';
 import {
   fits,
+  mismatchReason,
   SESSION_ATTRIBUTES_SQL as SESSION_ATTRIBUTES,
   type TargetSessionAttrs,
 } from '../target-session.js';
@@ -174,7 +175,7 @@ export class PostgresConnection implements PgConnection {
           continue;
         }
         if (fits(pass, conn.#attributes)) return conn;
-        tried.push(`${where}: ${conn.#attributes.standby ? 'a hot standby' : 'read-only'}, not ${pass}`);
+        tried.push(`${where}: ${mismatchReason(pass, conn.#attributes)}`);
         await conn.close();
       }
     }
