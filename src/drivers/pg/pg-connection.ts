@@ -269,6 +269,19 @@ export class PooledPgConnection implements PgConnection {
   }
 
   /**
+   * `allowExitOnIdle`: an idle connection's socket stops holding the process open; a busy
+   * one holds it again (what pg's `client.unref()` / `client.ref()` do, on the same socket).
+   * The pg.Pool face does not pass `allowExitOnIdle` to the core: it unrefs and refs its
+   * clients itself, as pg-pool does, so the two never both act on one pool.
+   */
+  setIdle(idle: boolean): void {
+    const stream = this.raw.connection?.stream;
+    if (stream === undefined || stream.destroyed === true) return;
+    if (idle) stream.unref?.();
+    else stream.ref?.();
+  }
+
+  /**
    * Close the client: pg's `end()` is called synchronously (a query still running is cut,
    * as pg does), then we wait for the socket to end, at most CLOSE_GRACE_MS. Never rejects.
    */
