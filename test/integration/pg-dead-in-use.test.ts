@@ -5,6 +5,9 @@
  * `prePingWindowMs` (no ping) was handed the dead connection. The driver now marks
  * a connection dead as soon as one of its queries fails with a disconnect error,
  * so the pool discards it at check-in and the next `use` runs on another connection.
+ * The transaction case passed before that change too (COMMIT fails with a disconnect
+ * error and the pool discards the connection): it guards that a transaction whose
+ * callback swallowed the error never reports success.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type PgConnection, pg } from '../../src/drivers/pg/index.js';
@@ -67,6 +70,43 @@ describe.skipIf(!up)('pg: a connection that died inside use', () => {
       // every killed connection was closed by the pool, none returned to the idle list
       expect(closes.filter((r) => r === 'invalidated').length).toBe(5);
       expect(pool.stats().size).toBeLessThanOrEqual(2);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('a transaction whose callback swallowed the 57P01 error fails at COMMIT, and the next use runs on another connection', async () => {
+    const application = appName('pg-dead-in-tx');
+    const pool = createPool(pg(PG_URL, { application_name: application }), {
+      size: 2,
+      maxOverflow: 0,
+      telemetry: false,
+      prePingWindowMs: 60_000,
+    });
+    try {
+      for (let round = 0; round < 3; round++) {
+        let killedPid = 0;
+        let caught: unknown;
+        const outcome = await pool
+          .transaction(async (conn) => {
+            killedPid = conn.pid;
+            caught = await killDuringQuery(conn);
+            return 'swallowed';
+          })
+          .then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+        expect((caught as { code?: string } | undefined)?.code).toBe('57P01');
+        // the work was not committed: the transaction cannot report success
+        expect(outcome).toHaveProperty('error');
+        const next = await pool.use(async (conn) => {
+          const result = await conn.query<{ one: number }>('select 1 as one');
+          return { pid: conn.pid, one: result.rows[0]?.one };
+        });
+        expect(next.one).toBe(1);
+        expect(next.pid).not.toBe(killedPid);
+      }
     } finally {
       await pool.close();
     }
