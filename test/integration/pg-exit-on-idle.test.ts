@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { pg } from '../../src/drivers/pg/index.js';
+import { Pool, pg } from '../../src/drivers/pg/index.js';
 import { connectCtx, PG_URL } from '../support/postgres.js';
 import { serverAvailable } from '../support/servers.js';
 
@@ -95,6 +95,23 @@ describe.skipIf(!up)('allowExitOnIdle on cistern/pg', () => {
     }
     // a closed connection's socket is left alone (no throw)
     expect(() => driver.setIdle!(conn, true)).not.toThrow();
+  });
+
+  test("the pg.Pool face unrefs its own clients for pg's allowExitOnIdle and does not turn on the core's hook too", async () => {
+    const face = new Pool({ connectionString: PG_URL, max: 1, allowExitOnIdle: true });
+    try {
+      // the driver's setIdle is never called for the face's clients: one owner of ref/unref
+      expect(face.cistern.options.allowExitOnIdle).toBe(false);
+      const client = await face.connect();
+      const handle = (client as unknown as { connection: { stream: { _handle: { hasRef(): boolean } } } })
+        .connection.stream._handle;
+      expect(handle.hasRef()).toBe(true);
+      expect(client.release).toBeTypeOf('function');
+      client.release?.();
+      expect(handle.hasRef()).toBe(false);
+    } finally {
+      await face.end();
+    }
   });
 
   test('with allowExitOnIdle the process exits by itself while its connections sit idle', async () => {
