@@ -7,7 +7,7 @@
 import type { BeginOptions, ConnectContext, ConnectionMeta, QueryObserver } from '../../pool/driver.js';
 import { ConnectError, maskUrl } from '../../pool/errors.js';
 import { observeClient } from './observe-client.js';
-import { describePgError } from './pg-errors.js';
+import { describePgError, isPgDisconnect } from './pg-errors.js';
 import type { ResolvedPgConfig } from './pg-options.js';
 import type { PgClient, PgQueryConfig, PgQueryResult, PgSubmittable } from './pg-types.js';
 import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
@@ -191,8 +191,19 @@ export class PooledPgConnection implements PgConnection {
   query(config: unknown, values?: readonly unknown[]): any {
     if (typeof (config as { submit?: unknown } | null)?.submit === 'function')
       return this.raw.query(config, values);
-    return callbackQuery(this.raw, config, values).catch(withCallerStack);
+    return callbackQuery(this.raw, config, values).catch(this.#queryFailed);
   }
+
+  /**
+   * A query failed. When the error means the connection is gone (57P01, 08xxx, pg's
+   * "Connection terminated"), the connection is marked dead now: pg's own 'error' and
+   * 'end' arrive only after the query rejected, and a caller that catches the error
+   * inside `use` would otherwise have it checked in (and handed out again) first.
+   */
+  readonly #queryFailed = (error: unknown): never => {
+    if (isPgDisconnect(error)) this.#markDead(error);
+    return withCallerStack(error);
+  };
 
   /** A real round trip; false when the connection is known dead. */
   ping(): Promise<boolean> {
@@ -255,6 +266,19 @@ export class PooledPgConnection implements PgConnection {
         throw error;
       },
     );
+  }
+
+  /**
+   * `allowExitOnIdle`: an idle connection's socket stops holding the process open; a busy
+   * one holds it again (what pg's `client.unref()` / `client.ref()` do, on the same socket).
+   * The pg.Pool face does not pass `allowExitOnIdle` to the core: it unrefs and refs its
+   * clients itself, as pg-pool does, so the two never both act on one pool.
+   */
+  setIdle(idle: boolean): void {
+    const stream = this.raw.connection?.stream;
+    if (stream === undefined || stream.destroyed === true) return;
+    if (idle) stream.unref?.();
+    else stream.ref?.();
   }
 
   /**

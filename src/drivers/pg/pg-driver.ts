@@ -48,6 +48,10 @@ export class PgDriver implements Driver<PgConnection> {
     return own(conn).close();
   }
 
+  setIdle(conn: PgConnection, idle: boolean): void {
+    own(conn).setIdle(idle);
+  }
+
   isAlive(conn: PgConnection): boolean {
     return own(conn).alive;
   }

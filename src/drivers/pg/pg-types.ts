@@ -48,7 +48,9 @@ export interface PgClient {
   port?: number;
   database?: string;
   user?: string;
-  connection?: { stream?: { destroy(error?: Error): void } } | undefined;
+  connection?:
+    | { stream?: { destroy(error?: Error): void; ref?(): unknown; unref?(): unknown; destroyed?: boolean } }
+    | undefined;
   /** pg's own "being ended" and "usable" flags (pg-pool reads them the same way). */
   _ending?: boolean;
   _queryable?: boolean;

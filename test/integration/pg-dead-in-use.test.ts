@@ -1,0 +1,114 @@
+/**
+ * A pg connection whose backend was terminated inside `pool.use`, where the caller
+ * caught the error (57P01) and returned normally: pg reports the socket's end only
+ * after the query rejected, so the check-in came first and the next checkout within
+ * `prePingWindowMs` (no ping) was handed the dead connection. The driver now marks
+ * a connection dead as soon as one of its queries fails with a disconnect error,
+ * so the pool discards it at check-in and the next `use` runs on another connection.
+ * The transaction case passed before that change too (COMMIT fails with a disconnect
+ * error and the pool discards the connection): it guards that a transaction whose
+ * callback swallowed the error never reports success.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { type PgConnection, pg } from '../../src/drivers/pg/index.js';
+import { createPool } from '../../src/index.js';
+import { adminSql, appName, eventually, PG_URL, terminate } from '../support/postgres.js';
+import { serverAvailable } from '../support/servers.js';
+
+const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
+
+describe.skipIf(!up)('pg: a connection that died inside use', () => {
+  const admin = adminSql();
+  afterAll(() => admin.end({ timeout: 1 }));
+
+  /** Run a long query on `conn`, terminate its backend from another client once it runs, return the caught error. */
+  async function killDuringQuery(conn: PgConnection): Promise<unknown> {
+    const pending = conn.query('select pg_sleep(30)').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const running = await eventually(async () => {
+      const rows = await admin<{ state: string }[]>`
+        select state from pg_stat_activity where pid = ${conn.pid}`;
+      return rows[0]?.state === 'active';
+    }, 5000);
+    expect(running).toBe(true);
+    expect(await terminate(admin, conn.pid)).toBe(true);
+    return pending;
+  }
+
+  it('is not handed out again when the caller swallowed the 57P01 error', async () => {
+    const application = appName('pg-dead-in-use');
+    const pool = createPool(pg(PG_URL, { application_name: application }), {
+      size: 2,
+      maxOverflow: 0,
+      telemetry: false,
+      // the next checkout comes right after: inside the window, so no ping guards it
+      prePingWindowMs: 60_000,
+    });
+    const closes: string[] = [];
+    pool.on('close', (e) => closes.push(e.reason));
+    try {
+      for (let round = 0; round < 5; round++) {
+        let killedPid = 0;
+        let caught: unknown;
+        const swallowed = await pool.use(async (conn) => {
+          killedPid = conn.pid;
+          caught = await killDuringQuery(conn);
+          return 'swallowed';
+        });
+        expect(swallowed).toBe('swallowed');
+        expect((caught as { code?: string } | undefined)?.code).toBe('57P01');
+        // at once, with no wait for pg's 'end': the dead connection must not come back
+        const next = await pool.use(async (conn) => {
+          const result = await conn.query<{ one: number }>('select 1 as one');
+          return { pid: conn.pid, one: result.rows[0]?.one };
+        });
+        expect(next.one).toBe(1);
+        expect(next.pid).not.toBe(killedPid);
+      }
+      // every killed connection was closed by the pool, none returned to the idle list
+      expect(closes.filter((r) => r === 'invalidated').length).toBe(5);
+      expect(pool.stats().size).toBeLessThanOrEqual(2);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('a transaction whose callback swallowed the 57P01 error fails at COMMIT, and the next use runs on another connection', async () => {
+    const application = appName('pg-dead-in-tx');
+    const pool = createPool(pg(PG_URL, { application_name: application }), {
+      size: 2,
+      maxOverflow: 0,
+      telemetry: false,
+      prePingWindowMs: 60_000,
+    });
+    try {
+      for (let round = 0; round < 3; round++) {
+        let killedPid = 0;
+        let caught: unknown;
+        const outcome = await pool
+          .transaction(async (conn) => {
+            killedPid = conn.pid;
+            caught = await killDuringQuery(conn);
+            return 'swallowed';
+          })
+          .then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+        expect((caught as { code?: string } | undefined)?.code).toBe('57P01');
+        // the work was not committed: the transaction cannot report success
+        expect(outcome).toHaveProperty('error');
+        const next = await pool.use(async (conn) => {
+          const result = await conn.query<{ one: number }>('select 1 as one');
+          return { pid: conn.pid, one: result.rows[0]?.one };
+        });
+        expect(next.one).toBe(1);
+        expect(next.pid).not.toBe(killedPid);
+      }
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+});
