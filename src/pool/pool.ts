@@ -6,14 +6,15 @@
  * check and the pump read; the idle list; the pump (`#pump`), which every event
  * (acquire, check-in, connect done or failed, ping done or failed, timer fired,
  * clear, close) ends in, in the manner of tarn's `_tryAcquireOrCreate` and the
- * MongoDB driver's `processWaitQueue`; connect backoff; pre-ping, reset, recycling,
- * the sweeper; clear and close.
+ * MongoDB driver's `processWaitQueue`; pre-ping, reset, recycling, the sweeper; clear
+ * and close.
  *
  * Does not own (see docs/architecture.md): the waiting line (wait-queue.ts), `use` and
- * `transaction` (loans.ts), calls into the driver (driver-calls.ts), events
- * (emitter.ts), option validation (options.ts).
+ * `transaction` (loans.ts), the connect backoff (connect-backoff.ts), calls into the
+ * driver (driver-calls.ts), events (emitter.ts), option validation (options.ts).
  */
 import { now, preciseNow } from './clock.js';
+import { ConnectBackoff } from './connect-backoff.js';
 import {
   ABANDONED,
   CLOSED,
@@ -99,13 +100,7 @@ export class Pool<C> extends PoolEmitter {
   #generation = 0;
   #nextId = 0;
   #lastConnectError: unknown = undefined;
-  /** Connect backoff: rounds of connects that failed in a row (reset by a success). */
-  #failedRounds = 0;
-  /** The current connect round; a failure of a connect started in an older round does not back off again. */
-  #round = 0;
-  /** No connect before this time (precise clock); 0 when not backing off. */
-  #backoffUntil = 0;
-  #backoffTimer: NodeJS.Timeout | undefined = undefined;
+  readonly #backoff = new ConnectBackoff(() => this.#pump());
   #sweeper: NodeJS.Timeout | undefined = undefined;
   #pumping = false;
   #pumpAgain = false;
@@ -142,10 +137,7 @@ export class Pool<C> extends PoolEmitter {
       },
       timeoutError: (waiter) => this.#timeoutError(waiter),
       // a caller waiting through the connect back-off keeps the process alive (as the head timer does)
-      onWaiting: (waiting) => {
-        if (waiting) this.#backoffTimer?.ref();
-        else this.#backoffTimer?.unref();
-      },
+      onWaiting: (waiting) => this.#backoff.setWaiting(waiting),
     });
     this.#instr = resolved.telemetry === false || instrument === undefined ? undefined : instrument(this);
     this.#loans = {
@@ -391,10 +383,7 @@ export class Pool<C> extends PoolEmitter {
       const forMinIdle =
         this.#idle.length + n[CONNECTING] < opts.minIdle && this.#open() + n[CONNECTING] < this.#size;
       if (!forWaiters && !forMinIdle) return;
-      if (this.#backoffUntil > 0) {
-        if (preciseNow() < this.#backoffUntil) return;
-        this.#backoffUntil = 0;
-      }
+      if (this.#backoff.blocked()) return;
       this.#connect();
     }
   }
@@ -405,7 +394,7 @@ export class Pool<C> extends PoolEmitter {
     const rec = new Conn<C>(++this.#nextId);
     this.#move(rec, CONNECTING);
     const started = preciseNow();
-    const round = this.#round;
+    const round = this.#backoff.round;
     const timeoutMs = this.options.connectTimeoutMs;
     this.#calls.connect(
       {
@@ -455,7 +444,7 @@ export class Pool<C> extends PoolEmitter {
       rec.deadError = new Error('the connection was closed by the server or the network');
     }
     this.#records.set(conn, rec);
-    this.#failedRounds = 0;
+    this.#backoff.succeeded();
     this.#lastConnectError = undefined;
     if (this.watched('connect')) this.emit('connect', { connectionId: rec.id, durationMs });
     // a connection reported dead while connecting is adopted dead: never handed out
@@ -477,23 +466,8 @@ export class Pool<C> extends PoolEmitter {
     if (this.#queue.length > this.#n[CONNECTING] + this.#n[PINGING]) {
       this.#queue.giveUpFirst('connectError', error);
     }
-    // back off once per round, not once per failed connect: 100 ms doubling to 2 s, jittered;
-    // connects of the same round that fail later do not double it again
-    if (round === this.#round) {
-      this.#round++;
-      this.#failedRounds++;
-      const delay =
-        Math.min(2000, 100 * 2 ** Math.min(this.#failedRounds - 1, 5)) * (0.75 + Math.random() / 2);
-      this.#backoffUntil = preciseNow() + delay;
-      if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
-      // when it ends, the pump lets the next connect (the probe) through at once
-      this.#backoffTimer = setTimeout(() => {
-        this.#backoffTimer = undefined;
-        this.#backoffUntil = 0;
-        this.#pump();
-      }, delay);
-      if (this.#queue.length === 0) this.#backoffTimer.unref();
-    }
+    // back off once per round (100 ms doubling to 2 s, jittered), not once per failed connect
+    this.#backoff.failed(round, this.#queue.length > 0);
     this.#pump();
   }
 
@@ -798,8 +772,7 @@ export class Pool<C> extends PoolEmitter {
 
   #stopTimers(): void {
     this.#queue.stop();
-    if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
-    this.#backoffTimer = undefined;
+    this.#backoff.stop();
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     this.#sweeper = undefined;
   }
