@@ -6,12 +6,13 @@
  * check and the pump read; the idle list; the pump (`#pump`), which every event
  * (acquire, check-in, connect done or failed, ping done or failed, timer fired,
  * clear, close) ends in, in the manner of tarn's `_tryAcquireOrCreate` and the
- * MongoDB driver's `processWaitQueue`; pre-ping, reset, recycling, the sweeper; clear
- * and close.
+ * MongoDB driver's `processWaitQueue`; pre-ping, reset, recycling at check-out and
+ * check-in; clear and close.
  *
  * Does not own (see docs/architecture.md): the waiting line (wait-queue.ts), `use` and
- * `transaction` (loans.ts), the connect backoff (connect-backoff.ts), calls into the
- * driver (driver-calls.ts), events (emitter.ts), option validation (options.ts).
+ * `transaction` (loans.ts), the connect backoff (connect-backoff.ts), the sweeper (idle
+ * timeout, lifetime, leaks: housekeeping.ts), calls into the driver (driver-calls.ts),
+ * events (emitter.ts), option validation (options.ts).
  */
 import { now, preciseNow } from './clock.js';
 import { ConnectBackoff } from './connect-backoff.js';
@@ -50,6 +51,7 @@ import {
   PoolQueueFullError,
   PoolTimeoutError,
 } from './errors.js';
+import { Housekeeper } from './housekeeping.js';
 import { type LoanHandle, transaction, use } from './loans.js';
 import { resolveOptions } from './options.js';
 import type {
@@ -89,6 +91,7 @@ export class Pool<C> extends PoolEmitter {
   readonly #calls: DriverCalls<C>;
   readonly #queue: WaitQueue<C>;
   readonly #loans: LoanHandle<C>;
+  readonly #housekeeper: Housekeeper<C>;
 
   /** Records of connections the driver opened, by the driver's connection. */
   readonly #records = new Map<C, Conn<C>>();
@@ -101,7 +104,6 @@ export class Pool<C> extends PoolEmitter {
   #nextId = 0;
   #lastConnectError: unknown = undefined;
   readonly #backoff = new ConnectBackoff(() => this.#pump());
-  #sweeper: NodeJS.Timeout | undefined = undefined;
   #pumping = false;
   #pumpAgain = false;
   #closed = false;
@@ -153,7 +155,20 @@ export class Pool<C> extends PoolEmitter {
         }
       },
     };
-    this.#startSweeper();
+    this.#housekeeper = new Housekeeper<C>({
+      options: this.options,
+      closed: () => this.#closed,
+      idle: () => this.#idle.toArray(),
+      retire: (expired) => {
+        const gone = new Set(expired.map(([rec]) => rec));
+        this.#idle.filter((rec) => !gone.has(rec));
+        for (const [rec, reason] of expired) this.#destroy(rec, reason);
+      },
+      records: () => this.#records.values(),
+      watchingLeaks: () => this.watched('leak'),
+      leak: (rec, heldMs) => this.emit('leak', { connectionId: rec.id, heldMs, stack: rec.stack ?? '' }),
+      pump: () => this.#pump(),
+    });
     if (resolved.minIdle > 0) queueMicrotask(() => this.#pump());
   }
 
@@ -773,8 +788,7 @@ export class Pool<C> extends PoolEmitter {
   #stopTimers(): void {
     this.#queue.stop();
     this.#backoff.stop();
-    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+    this.#housekeeper.stop();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -819,56 +833,6 @@ export class Pool<C> extends PoolEmitter {
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
-  }
-
-  // ---------------------------------------------------------------- housekeeping
-
-  #startSweeper(): void {
-    const o = this.options;
-    const periods = [o.idleTimeoutMs, o.maxLifetimeMs, o.leakTimeoutMs].filter((p) => p > 0);
-    if (periods.length === 0) return;
-    const period = Math.min(30_000, Math.max(5, Math.floor(Math.min(...periods) / 4)));
-    this.#sweeper = setInterval(() => this.#sweep(), period);
-    this.#sweeper.unref?.();
-  }
-
-  /** Close idle connections past their idle timeout or lifetime, report leaks, refill `minIdle`. */
-  #sweep(): void {
-    if (this.#closed) return;
-    const t = preciseNow();
-    const o = this.options;
-    if (this.#idle.length > 0) {
-      const idleLimit = o.idleTimeoutMs;
-      // idle connections beyond minIdle may close (HikariCP); counting used ones too closed warm
-      // idle ones under load, and the pump reopened them at once: churn every idleTimeoutMs
-      let keep = this.#idle.length - o.minIdle;
-      const expired: [Conn<C>, CloseReason][] = [];
-      // oldest-used first, so the most recently used ones stay warm
-      const byAge = this.#idle.toArray().sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-      // the ones past their lifetime go anyway: they do not count toward minIdle
-      for (const rec of byAge) if (t >= rec.expiresAt) keep--;
-      for (const rec of byAge) {
-        if (t >= rec.expiresAt) expired.push([rec, 'recycled']);
-        else if (idleLimit > 0 && keep > 0 && t - rec.lastUsedAt >= idleLimit) {
-          expired.push([rec, 'idle']);
-          keep--;
-        }
-      }
-      if (expired.length > 0) {
-        const gone = new Set(expired.map(([rec]) => rec));
-        this.#idle.filter((rec) => !gone.has(rec));
-        for (const [rec, reason] of expired) this.#destroy(rec, reason);
-      }
-    }
-    if (this.#leakMs > 0 && this.watched('leak')) {
-      for (const rec of this.#records.values()) {
-        if (rec.state === USED && !rec.leakReported && t - rec.checkedOutAt >= this.#leakMs) {
-          rec.leakReported = true;
-          this.emit('leak', { connectionId: rec.id, heldMs: t - rec.checkedOutAt, stack: rec.stack ?? '' });
-        }
-      }
-    }
-    this.#pump();
   }
 }
 
