@@ -6,14 +6,16 @@
  * check and the pump read; the idle list; the pump (`#pump`), which every event
  * (acquire, check-in, connect done or failed, ping done or failed, timer fired,
  * clear, close) ends in, in the manner of tarn's `_tryAcquireOrCreate` and the
- * MongoDB driver's `processWaitQueue`; connect backoff; pre-ping, reset, recycling,
- * the sweeper; clear and close.
+ * MongoDB driver's `processWaitQueue`; pre-ping, reset, recycling at check-out and
+ * check-in; clear and close.
  *
  * Does not own (see docs/architecture.md): the waiting line (wait-queue.ts), `use` and
- * `transaction` (loans.ts), calls into the driver (driver-calls.ts), events
- * (emitter.ts), option validation (options.ts).
+ * `transaction` (loans.ts), the connect backoff (connect-backoff.ts), the sweeper (idle
+ * timeout, lifetime, leaks: housekeeping.ts), calls into the driver (driver-calls.ts),
+ * events (emitter.ts), option validation (options.ts).
  */
 import { now, preciseNow } from './clock.js';
+import { ConnectBackoff } from './connect-backoff.js';
 import {
   ABANDONED,
   CLOSED,
@@ -49,6 +51,7 @@ import {
   PoolQueueFullError,
   PoolTimeoutError,
 } from './errors.js';
+import { Housekeeper } from './housekeeping.js';
 import { type LoanHandle, transaction, use } from './loans.js';
 import { resolveOptions } from './options.js';
 import type {
@@ -88,6 +91,7 @@ export class Pool<C> extends PoolEmitter {
   readonly #calls: DriverCalls<C>;
   readonly #queue: WaitQueue<C>;
   readonly #loans: LoanHandle<C>;
+  readonly #housekeeper: Housekeeper<C>;
 
   /** Records of connections the driver opened, by the driver's connection. */
   readonly #records = new Map<C, Conn<C>>();
@@ -99,14 +103,7 @@ export class Pool<C> extends PoolEmitter {
   #generation = 0;
   #nextId = 0;
   #lastConnectError: unknown = undefined;
-  /** Connect backoff: rounds of connects that failed in a row (reset by a success). */
-  #failedRounds = 0;
-  /** The current connect round; a failure of a connect started in an older round does not back off again. */
-  #round = 0;
-  /** No connect before this time (precise clock); 0 when not backing off. */
-  #backoffUntil = 0;
-  #backoffTimer: NodeJS.Timeout | undefined = undefined;
-  #sweeper: NodeJS.Timeout | undefined = undefined;
+  readonly #backoff = new ConnectBackoff(() => this.#pump());
   #pumping = false;
   #pumpAgain = false;
   #closed = false;
@@ -142,10 +139,7 @@ export class Pool<C> extends PoolEmitter {
       },
       timeoutError: (waiter) => this.#timeoutError(waiter),
       // a caller waiting through the connect back-off keeps the process alive (as the head timer does)
-      onWaiting: (waiting) => {
-        if (waiting) this.#backoffTimer?.ref();
-        else this.#backoffTimer?.unref();
-      },
+      onWaiting: (waiting) => this.#backoff.setWaiting(waiting),
     });
     this.#instr = resolved.telemetry === false || instrument === undefined ? undefined : instrument(this);
     this.#loans = {
@@ -161,7 +155,20 @@ export class Pool<C> extends PoolEmitter {
         }
       },
     };
-    this.#startSweeper();
+    this.#housekeeper = new Housekeeper<C>({
+      options: this.options,
+      closed: () => this.#closed,
+      idle: () => this.#idle.toArray(),
+      retire: (expired) => {
+        const gone = new Set(expired.map(([rec]) => rec));
+        this.#idle.filter((rec) => !gone.has(rec));
+        for (const [rec, reason] of expired) this.#destroy(rec, reason);
+      },
+      records: () => this.#records.values(),
+      watchingLeaks: () => this.watched('leak'),
+      leak: (rec, heldMs) => this.emit('leak', { connectionId: rec.id, heldMs, stack: rec.stack ?? '' }),
+      pump: () => this.#pump(),
+    });
     if (resolved.minIdle > 0) queueMicrotask(() => this.#pump());
   }
 
@@ -391,10 +398,7 @@ export class Pool<C> extends PoolEmitter {
       const forMinIdle =
         this.#idle.length + n[CONNECTING] < opts.minIdle && this.#open() + n[CONNECTING] < this.#size;
       if (!forWaiters && !forMinIdle) return;
-      if (this.#backoffUntil > 0) {
-        if (preciseNow() < this.#backoffUntil) return;
-        this.#backoffUntil = 0;
-      }
+      if (this.#backoff.blocked()) return;
       this.#connect();
     }
   }
@@ -405,7 +409,7 @@ export class Pool<C> extends PoolEmitter {
     const rec = new Conn<C>(++this.#nextId);
     this.#move(rec, CONNECTING);
     const started = preciseNow();
-    const round = this.#round;
+    const round = this.#backoff.round;
     const timeoutMs = this.options.connectTimeoutMs;
     this.#calls.connect(
       {
@@ -455,7 +459,7 @@ export class Pool<C> extends PoolEmitter {
       rec.deadError = new Error('the connection was closed by the server or the network');
     }
     this.#records.set(conn, rec);
-    this.#failedRounds = 0;
+    this.#backoff.succeeded();
     this.#lastConnectError = undefined;
     if (this.watched('connect')) this.emit('connect', { connectionId: rec.id, durationMs });
     // a connection reported dead while connecting is adopted dead: never handed out
@@ -477,23 +481,8 @@ export class Pool<C> extends PoolEmitter {
     if (this.#queue.length > this.#n[CONNECTING] + this.#n[PINGING]) {
       this.#queue.giveUpFirst('connectError', error);
     }
-    // back off once per round, not once per failed connect: 100 ms doubling to 2 s, jittered;
-    // connects of the same round that fail later do not double it again
-    if (round === this.#round) {
-      this.#round++;
-      this.#failedRounds++;
-      const delay =
-        Math.min(2000, 100 * 2 ** Math.min(this.#failedRounds - 1, 5)) * (0.75 + Math.random() / 2);
-      this.#backoffUntil = preciseNow() + delay;
-      if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
-      // when it ends, the pump lets the next connect (the probe) through at once
-      this.#backoffTimer = setTimeout(() => {
-        this.#backoffTimer = undefined;
-        this.#backoffUntil = 0;
-        this.#pump();
-      }, delay);
-      if (this.#queue.length === 0) this.#backoffTimer.unref();
-    }
+    // back off once per round (100 ms doubling to 2 s, jittered), not once per failed connect
+    this.#backoff.failed(round, this.#queue.length > 0);
     this.#pump();
   }
 
@@ -798,10 +787,8 @@ export class Pool<C> extends PoolEmitter {
 
   #stopTimers(): void {
     this.#queue.stop();
-    if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
-    this.#backoffTimer = undefined;
-    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+    this.#backoff.stop();
+    this.#housekeeper.stop();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -846,56 +833,6 @@ export class Pool<C> extends PoolEmitter {
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
-  }
-
-  // ---------------------------------------------------------------- housekeeping
-
-  #startSweeper(): void {
-    const o = this.options;
-    const periods = [o.idleTimeoutMs, o.maxLifetimeMs, o.leakTimeoutMs].filter((p) => p > 0);
-    if (periods.length === 0) return;
-    const period = Math.min(30_000, Math.max(5, Math.floor(Math.min(...periods) / 4)));
-    this.#sweeper = setInterval(() => this.#sweep(), period);
-    this.#sweeper.unref?.();
-  }
-
-  /** Close idle connections past their idle timeout or lifetime, report leaks, refill `minIdle`. */
-  #sweep(): void {
-    if (this.#closed) return;
-    const t = preciseNow();
-    const o = this.options;
-    if (this.#idle.length > 0) {
-      const idleLimit = o.idleTimeoutMs;
-      // idle connections beyond minIdle may close (HikariCP); counting used ones too closed warm
-      // idle ones under load, and the pump reopened them at once: churn every idleTimeoutMs
-      let keep = this.#idle.length - o.minIdle;
-      const expired: [Conn<C>, CloseReason][] = [];
-      // oldest-used first, so the most recently used ones stay warm
-      const byAge = this.#idle.toArray().sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-      // the ones past their lifetime go anyway: they do not count toward minIdle
-      for (const rec of byAge) if (t >= rec.expiresAt) keep--;
-      for (const rec of byAge) {
-        if (t >= rec.expiresAt) expired.push([rec, 'recycled']);
-        else if (idleLimit > 0 && keep > 0 && t - rec.lastUsedAt >= idleLimit) {
-          expired.push([rec, 'idle']);
-          keep--;
-        }
-      }
-      if (expired.length > 0) {
-        const gone = new Set(expired.map(([rec]) => rec));
-        this.#idle.filter((rec) => !gone.has(rec));
-        for (const [rec, reason] of expired) this.#destroy(rec, reason);
-      }
-    }
-    if (this.#leakMs > 0 && this.watched('leak')) {
-      for (const rec of this.#records.values()) {
-        if (rec.state === USED && !rec.leakReported && t - rec.checkedOutAt >= this.#leakMs) {
-          rec.leakReported = true;
-          this.emit('leak', { connectionId: rec.id, heldMs: t - rec.checkedOutAt, stack: rec.stack ?? '' });
-        }
-      }
-    }
-    this.#pump();
   }
 }
 
