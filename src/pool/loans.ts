@@ -19,6 +19,12 @@ export interface LoanHandle<C> {
   readonly calls: DriverCalls<C>;
   readonly instr: PoolInstrumentation | undefined;
   acquire(options: AcquireOptions | undefined): Promise<C>;
+  /**
+   * The fast path of `acquire`: the record of an idle connection checked out now, when
+   * one can be handed out with no work and nobody waits (the `checkout` event is
+   * emitted as `acquire` would); undefined otherwise (then call `acquire`).
+   */
+  take(options: AcquireOptions | undefined): Conn<C> | undefined;
   /** The record of a connection this pool just handed out. */
   record(conn: C): Conn<C>;
   /**
@@ -30,21 +36,27 @@ export interface LoanHandle<C> {
   discard(rec: Conn<C>, checkout: number, error: unknown): void;
 }
 
-/** Acquire, run `fn`, release. A disconnect error invalidates the connection and clears the pool. */
+/**
+ * Acquire, run `fn`, release. A disconnect error invalidates the connection and clears the pool.
+ *
+ * When an idle connection can be handed out with no work and nobody waits (`take`),
+ * `fn` runs at once, within this call, without awaiting a promise of the connection:
+ * 4 promises and 2 promise jobs fewer per call than through `acquire`.
+ */
 export async function use<C, T>(
   h: LoanHandle<C>,
   fn: (conn: C) => Promise<T> | T,
   options: AcquireOptions | undefined,
 ): Promise<T> {
   if (typeof fn !== 'function') throw new TypeError('pool.use(fn): fn must be a function');
-  const conn = await h.acquire(options);
-  const rec = h.record(conn);
+  let rec = h.take(options);
+  if (rec === undefined) rec = h.record(await h.acquire(options));
   const checkout = rec.uses;
   const instr = h.instr;
   if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
   let result: T;
   try {
-    result = await fn(conn);
+    result = await fn(rec.conn);
   } catch (error) {
     h.finish(rec, checkout, error);
     throw error;
@@ -116,8 +128,9 @@ async function once<C, T>(
   acquireOptions: AcquireOptions | undefined,
 ): Promise<T> {
   const driver = h.calls.driver;
-  const conn = await h.acquire(acquireOptions);
-  const rec = h.record(conn);
+  let rec = h.take(acquireOptions);
+  if (rec === undefined) rec = h.record(await h.acquire(acquireOptions));
+  const conn = rec.conn;
   const checkout = rec.uses;
   const instr = h.instr;
   if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);

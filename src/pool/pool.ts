@@ -146,6 +146,7 @@ export class Pool<C> extends PoolEmitter {
       calls: this.#calls,
       instr: this.#instr,
       acquire: (o) => this.acquire(o),
+      take: (o) => this.#take(o),
       record: (conn) => this.#records.get(conn)!,
       finish: (rec, checkout, error) => this.#finish(rec, checkout, error),
       discard: (rec, checkout, error) => {
@@ -222,6 +223,20 @@ export class Pool<C> extends PoolEmitter {
       }
     }
     return this.#enqueue(options);
+  }
+
+  /**
+   * `acquire`'s fast path for `use`/`transaction`: a checked-out record, or undefined
+   * (then they call `acquire`). An `acquire` replaced on the instance or in a subclass
+   * sees every checkout of `use`/`transaction` as before: no fast path then.
+   */
+  #take(options: AcquireOptions | undefined): Conn<C> | undefined {
+    if (this.acquire !== Pool.prototype.acquire) return undefined;
+    if (this.#closed || this.#queue.length !== 0 || this.#idle.length === 0) return undefined;
+    if (options !== undefined && options.signal?.aborted) return undefined;
+    const rec = this.#takeReadyIdle();
+    if (rec !== undefined) this.#checkout(rec, 0, undefined);
+    return rec;
   }
 
   /** The head idle connection if it can be handed out with no work (no ping, not stale). */

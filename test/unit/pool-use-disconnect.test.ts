@@ -113,3 +113,49 @@ describe('use()', () => {
     expect(pool.stats()).toMatchObject({ used: 0, pending: 0, size: 0 });
   });
 });
+
+describe('use() and transaction() with an idle connection ready', () => {
+  it('run fn at once, with the same events, and hand the connection back once', async () => {
+    const { pool, log } = makePool({ size: 1, maxOverflow: 0 });
+    const id = await pool.use(async (c) => c.id); // opens the connection; it is idle now
+    const before = log.names().length;
+    let ranAt: 'sync' | 'later' | undefined;
+    let phase: 'sync' | 'later' = 'sync';
+    const done = pool.use(async (c) => {
+      ranAt = phase;
+      return c.id;
+    });
+    phase = 'later';
+    expect(ranAt).toBe('sync');
+    expect(await done).toBe(id);
+    expect(log.names().slice(before)).toEqual(['checkout', 'checkin']);
+    expect(pool.stats()).toMatchObject({ used: 0, idle: 1 });
+    // a second caller while the connection is held waits for it (the slow path)
+    let second: number | undefined;
+    const held = pool.use(async () => {
+      await tick();
+      return 'first';
+    });
+    const waited = pool.use(async (c) => {
+      second = c.id;
+    });
+    expect(second).toBeUndefined();
+    expect(await held).toBe('first');
+    await waited;
+    expect(second).toBe(id);
+    expect(pool.stats()).toMatchObject({ used: 0, idle: 1, pending: 0 });
+  });
+
+  it('an acquire replaced on the instance still sees every checkout of use()', async () => {
+    const { pool } = makePool({ size: 1 });
+    await pool.use(async () => {});
+    const real = pool.acquire.bind(pool);
+    let calls = 0;
+    pool.acquire = (o) => {
+      calls++;
+      return real(o);
+    };
+    await pool.use(async () => 'x');
+    expect(calls).toBe(1);
+  });
+});
