@@ -28,60 +28,15 @@
 import { type Attributes, context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import postgresjs from 'postgres';
-import { observedSql } from '../src/drivers/postgres/observed-sql.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
-import type { ConnectContext, Driver, DriverTarget, QueryObserver } from '../src/pool/driver.js';
+import type { DriverTarget } from '../src/pool/driver.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
 import { discardingProviders, floorHistograms } from './lib/discarding-sdk.js';
 import { median, round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
+import { runUnsent, type Sql, unsentPostgresDriver } from './lib/unsent-postgres.js';
 
 const TARGET: DriverTarget = { system: 'postgresql', host: '127.0.0.1', port: 5432, database: 'bench' };
-
-/** A postgres.js query object as far as this bench touches it. */
-interface LazyQuery {
-  handler: (query: unknown) => void;
-  resolve(value: unknown): void;
-  then(): Promise<unknown>;
-}
-
-type Sql = (strings: TemplateStringsArray, ...args: unknown[]) => LazyQuery;
-
-const noHandler = (): void => {};
-const EMPTY: unknown[] = [];
-
-/** Run a query object the way an awaiting caller does, without sending it. */
-function run(query: LazyQuery): Promise<unknown> {
-  query.handler = noHandler;
-  const settled = query.then(); // postgres.js starts the query (and cistern observes it) here
-  query.resolve(EMPTY); // as postgres.js does when the result arrives
-  return settled;
-}
-
-/** A driver with no I/O whose connections carry cistern's observed `sql` over an unconnected postgres.js. */
-function fakeDriver(raw: Sql): Driver<{ sql: Sql }> {
-  return {
-    name: 'bench-fake',
-    target: TARGET,
-    async connect(ctx: ConnectContext) {
-      const observer: QueryObserver | undefined = ctx.observer;
-      const sql =
-        observer === undefined
-          ? raw
-          : (observedSql(raw as never, {
-              observer,
-              meta: { connectionId: ctx.connectionId, target: TARGET },
-              options: (raw as unknown as { options: unknown }).options,
-            }) as unknown as Sql);
-      return { sql };
-    },
-    async ping() {
-      return true;
-    },
-    async close() {},
-    isDisconnect: () => false,
-  } as unknown as Driver<{ sql: Sql }>;
-}
 
 interface Subject {
   path: 'query' | 'pool';
@@ -106,7 +61,7 @@ const scenario: BenchScenario = {
     const raw = postgresjs(`postgres://bench@${TARGET.host}:${TARGET.port}/${TARGET.database}`, {
       max: 1,
     }) as unknown as Sql;
-    const driver = fakeDriver(raw);
+    const driver = unsentPostgresDriver(raw, TARGET);
     const poolOf = (name: string, telemetry: PoolOptions['telemetry']): Pool<{ sql: Sql }> =>
       createPool(driver, { name, size: 1, maxOverflow: 0, minIdle: 1, prePing: false, telemetry });
     const pools = {
@@ -131,11 +86,16 @@ const scenario: BenchScenario = {
       const nothing = (): undefined => undefined;
 
       const subjects: Subject[] = [
-        { path: 'query', name: 'raw postgres.js', op: () => run(raw`select 1`), cpuUs: [] },
+        { path: 'query', name: 'raw postgres.js', op: () => runUnsent(raw`select 1`), cpuUs: [] },
         // the same subject twice: how far apart two identical subjects land in this run (the noise)
-        { path: 'query', name: 'raw postgres.js (A/A control)', op: () => run(raw`select 1`), cpuUs: [] },
-        { path: 'query', name: 'cistern, no SDK', op: () => run(noSdkSql`select 1`), cpuUs: [] },
-        { path: 'query', name: 'cistern, SDK', op: () => run(sdkSql`select 1`), cpuUs: [] },
+        {
+          path: 'query',
+          name: 'raw postgres.js (A/A control)',
+          op: () => runUnsent(raw`select 1`),
+          cpuUs: [],
+        },
+        { path: 'query', name: 'cistern, no SDK', op: () => runUnsent(noSdkSql`select 1`), cpuUs: [] },
+        { path: 'query', name: 'cistern, SDK', op: () => runUnsent(sdkSql`select 1`), cpuUs: [] },
         {
           path: 'query',
           name: 'hand-made span + histogram',
@@ -149,7 +109,7 @@ const scenario: BenchScenario = {
               operationDuration.record(d[0] + d[1] / 1e9, description.metricAttributes);
               resolve.call(query, rows); // a method in postgres.js 4, a closure in 3
             };
-            return run(query);
+            return runUnsent(query);
           },
           cpuUs: [],
         },

@@ -35,12 +35,12 @@
 import { type Attributes, context, type Span, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import postgresjs from 'postgres';
-import { observedSql } from '../src/drivers/postgres/observed-sql.js';
 import { createPool, type Pool, type PoolOptions } from '../src/index.js';
-import type { ConnectContext, Driver, DriverTarget, QueryObserver, QueryScope } from '../src/pool/driver.js';
+import type { ConnectContext, DriverTarget, QueryObserver, QueryScope } from '../src/pool/driver.js';
 import { describeQuery } from '../src/telemetry/attributes.js';
 import { type FakeSqlConnection, FakeSqlDriver } from '../test/support/telemetry-fake-driver.js';
 import { discardingProviders, floorHistograms } from './lib/discarding-sdk.js';
+import { runUnsent, type Sql, unsentPostgresDriver } from './lib/unsent-postgres.js';
 
 const SUBJECTS = ['off', 'nosdk', 'als-off', 'sdk', 'floor'] as const;
 type SubjectName = (typeof SUBJECTS)[number];
@@ -62,50 +62,7 @@ if (
   process.exit(2);
 }
 
-/** A postgres.js query object as far as this bench touches it. */
-interface LazyQuery {
-  handler: (query: unknown) => void;
-  resolve(value: unknown): void;
-  then(): Promise<unknown>;
-}
-type Sql = (strings: TemplateStringsArray, ...args: unknown[]) => LazyQuery;
-const noHandler = (): void => {};
-const EMPTY: unknown[] = [];
-
-/** Run a postgres.js query object the way an awaiting caller does, without sending it. */
-function runUnsent(query: LazyQuery): Promise<unknown> {
-  query.handler = noHandler;
-  const settled = query.then(); // postgres.js starts the query (and cistern observes it) here
-  query.resolve(EMPTY); // as postgres.js does when the result arrives
-  return settled;
-}
-
 const PG_TARGET: DriverTarget = { system: 'postgresql', host: '127.0.0.1', port: 5432, database: 'app' };
-
-/** A driver with no I/O whose connections carry cistern's observed `sql` over an unconnected postgres.js. */
-function unsentPostgresDriver(raw: Sql): Driver<{ sql: Sql }> {
-  return {
-    name: 'bench-unsent-postgres',
-    target: PG_TARGET,
-    async connect(ctx: ConnectContext) {
-      const observer = ctx.observer;
-      const sql =
-        observer === undefined
-          ? raw
-          : (observedSql(raw as never, {
-              observer,
-              meta: { connectionId: ctx.connectionId, target: PG_TARGET },
-              options: (raw as unknown as { options: unknown }).options,
-            }) as unknown as Sql);
-      return { sql };
-    },
-    async ping() {
-      return true;
-    },
-    async close() {},
-    isDisconnect: () => false,
-  } as unknown as Driver<{ sql: Sql }>;
-}
 
 /** The fake driver, but connections get `observer` instead of the pool's (the floor's hand-made hook). */
 class FloorDriver extends FakeSqlDriver {
@@ -152,7 +109,7 @@ async function main(): Promise<void> {
     const description = describeQuery({ text: 'select 1' }, PG_TARGET, poolName, true);
     const spanOptions = { kind: SpanKind.CLIENT, attributes: description.spanAttributes };
     const poolAttributes: Attributes = { 'db.client.connection.pool.name': poolName };
-    pool = createPool(unsentPostgresDriver(raw), options(false));
+    pool = createPool(unsentPostgresDriver(raw, PG_TARGET), options(false));
     query = () => {
       const asked = performance.now();
       return pool.use((c: { sql: Sql }) => {
@@ -174,7 +131,7 @@ async function main(): Promise<void> {
   } else if (raw !== undefined) {
     const telemetry: PoolOptions['telemetry'] =
       subject === 'sdk' ? { tracerProvider, meterProvider } : subject === 'nosdk' ? undefined : false;
-    pool = createPool(unsentPostgresDriver(raw), options(telemetry));
+    pool = createPool(unsentPostgresDriver(raw, PG_TARGET), options(telemetry));
     query = () => pool.use((c: { sql: Sql }) => runUnsent(c.sql`select 1`));
   } else if (subject === 'floor') {
     const tracer = tracerProvider.getTracer('floor');
