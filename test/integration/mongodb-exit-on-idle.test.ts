@@ -3,15 +3,13 @@
  * server (in this process) exits by itself while its connections sit idle, and is kept
  * alive without the option or while a connection is checked out.
  */
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mongodb } from '../../src/drivers/mongodb/index.js';
 import { connectContext } from '../support/mongo-context.js';
 import { MongoWireServer } from '../support/mongo-wire-server.js';
+import { runChild } from '../support/run-child.js';
 
-const root = resolve(import.meta.dirname, '../..');
 let server: MongoWireServer;
 
 beforeAll(async () => {
@@ -20,67 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-interface Outcome {
-  /** 'exited' with its code, or 'running' when still alive `aliveMs` after printing `marker`. */
-  state: 'exited' | 'running';
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Run the child; once it printed `marker`, wait until it exits or `aliveMs` passed.
- * Async (not spawnSync): the test server runs in this process and must keep answering.
- */
-async function runChild(args: string[], marker: string, aliveMs: number, limitMs: number): Promise<Outcome> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/mongo-exit-on-idle-child.ts', ...args],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once('exit', (code, signal) => done({ code, signal })),
-  );
-  let limit: NodeJS.Timeout | undefined;
-  try {
-    const printed = new Promise<void>((done) => {
-      const check = () => {
-        if (stdout.includes(marker)) done();
-      };
-      child.stdout.on('data', check);
-    });
-    const first = await Promise.race([
-      printed.then(() => 'printed' as const),
-      exited.then(() => 'exited' as const),
-      new Promise<'limit'>((done) => {
-        limit = setTimeout(() => done('limit'), limitMs);
-      }),
-    ]);
-    if (first === 'limit') throw new Error(`the child printed nothing in ${limitMs} ms: ${stdout} ${stderr}`);
-    const after = await Promise.race([
-      exited,
-      new Promise<'running'>((done) => setTimeout(() => done('running'), aliveMs)),
-    ]);
-    if (after === 'running') return { state: 'running', code: null, signal: null, stdout, stderr };
-    return { state: 'exited', ...after, stdout, stderr };
-  } finally {
-    clearTimeout(limit);
-    child.kill('SIGKILL');
-  }
-}
 
 interface Handle {
   hasRef(): boolean;
@@ -138,7 +75,13 @@ describe('allowExitOnIdle on MongoDB (wire test server)', () => {
 
   test('with allowExitOnIdle the process exits by itself while its connections sit idle', async () => {
     // 20 s after serving: ample for a loaded machine; a client that holds the process never exits
-    const r = await runChild([server.url(), '1'], 'served', 20_000, 30_000);
+    const r = await runChild(
+      'test/support/mongo-exit-on-idle-child.ts',
+      [server.url(), '1'],
+      'served',
+      20_000,
+      30_000,
+    );
     expect(r.stderr).not.toMatch(/Error/);
     // the checkout after 1.5 s of idling (three heartbeats) was served: the pool works after idling
     expect(r.stdout).toContain('served');
@@ -149,13 +92,25 @@ describe('allowExitOnIdle on MongoDB (wire test server)', () => {
   }, 60_000);
 
   test('without it the idle connections keep the process alive (the check above can fail)', async () => {
-    const r = await runChild([server.url(), '0'], 'served', 3000, 30_000);
+    const r = await runChild(
+      'test/support/mongo-exit-on-idle-child.ts',
+      [server.url(), '0'],
+      'served',
+      3000,
+      30_000,
+    );
     expect(r.stdout).toContain('served');
     expect(r.state).toBe('running');
   }, 60_000);
 
   test('with allowExitOnIdle a checked-out connection keeps the process alive', async () => {
-    const r = await runChild([server.url(), '1', 'hold'], 'holding', 3000, 30_000);
+    const r = await runChild(
+      'test/support/mongo-exit-on-idle-child.ts',
+      [server.url(), '1', 'hold'],
+      'holding',
+      3000,
+      30_000,
+    );
     expect(r.stdout).toContain('holding');
     expect(r.stdout).toMatch(/"used":1/);
     expect(r.state).toBe('running');

@@ -4,77 +4,13 @@
  * without the option or while a connection is checked out. (The pg.Pool face handles
  * pg's own `allowExitOnIdle` itself: test/peer/pg-pool.)
  */
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Pool, pg } from '../../src/drivers/pg/index.js';
 import { connectCtx, PG_URL } from '../support/postgres.js';
+import { runChild } from '../support/run-child.js';
 import { serverAvailable } from '../support/servers.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
-
-interface Outcome {
-  /** 'exited' with its code, or 'running' when still alive `aliveMs` after printing `marker`. */
-  state: 'exited' | 'running';
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the child; once it printed `marker`, wait until it exits or `aliveMs` passed; then kill it by pid. */
-async function runChild(args: string[], marker: string, aliveMs: number, limitMs: number): Promise<Outcome> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/pg-exit-on-idle-child.ts', ...args],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once('exit', (code, signal) => done({ code, signal })),
-  );
-  let limit: NodeJS.Timeout | undefined;
-  let alive: NodeJS.Timeout | undefined;
-  try {
-    const printed = new Promise<void>((done) => {
-      child.stdout.on('data', () => {
-        if (stdout.includes(marker)) done();
-      });
-    });
-    const first = await Promise.race([
-      printed.then(() => 'printed' as const),
-      exited.then(() => 'exited' as const),
-      new Promise<'limit'>((done) => {
-        limit = setTimeout(() => done('limit'), limitMs);
-      }),
-    ]);
-    if (first === 'limit') throw new Error(`the child printed nothing in ${limitMs} ms: ${stdout} ${stderr}`);
-    const after = await Promise.race([
-      exited,
-      new Promise<'running'>((done) => {
-        alive = setTimeout(() => done('running'), aliveMs);
-      }),
-    ]);
-    if (after === 'running') return { state: 'running', code: null, signal: null, stdout, stderr };
-    return { state: 'exited', ...after, stdout, stderr };
-  } finally {
-    clearTimeout(limit);
-    clearTimeout(alive);
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {}
-    }
-  }
-}
 
 describe.skipIf(!up)('allowExitOnIdle on cistern/pg', () => {
   test('setIdle unrefs the client socket while idle and refs it when busy', async () => {
@@ -116,7 +52,13 @@ describe.skipIf(!up)('allowExitOnIdle on cistern/pg', () => {
 
   test('with allowExitOnIdle the process exits by itself while its connections sit idle', async () => {
     // 20 s after serving: ample for a loaded machine; a socket that holds the process never lets it exit
-    const r = await runChild([PG_URL, '1'], 'served', 20_000, 30_000);
+    const r = await runChild(
+      'test/support/pg-exit-on-idle-child.ts',
+      [PG_URL, '1'],
+      'served',
+      20_000,
+      30_000,
+    );
     expect(r.stderr).not.toMatch(/Error/);
     // the checkout after idling was served: the pool works after its sockets were unref'd
     expect(r.stdout).toContain('served');
@@ -127,13 +69,19 @@ describe.skipIf(!up)('allowExitOnIdle on cistern/pg', () => {
   }, 60_000);
 
   test('without it the idle connections keep the process alive (the check above can fail)', async () => {
-    const r = await runChild([PG_URL, '0'], 'served', 3000, 30_000);
+    const r = await runChild('test/support/pg-exit-on-idle-child.ts', [PG_URL, '0'], 'served', 3000, 30_000);
     expect(r.stdout).toContain('served');
     expect(r.state).toBe('running');
   }, 60_000);
 
   test('with allowExitOnIdle a checked-out connection keeps the process alive', async () => {
-    const r = await runChild([PG_URL, '1', 'hold'], 'holding', 3000, 30_000);
+    const r = await runChild(
+      'test/support/pg-exit-on-idle-child.ts',
+      [PG_URL, '1', 'hold'],
+      'holding',
+      3000,
+      30_000,
+    );
     expect(r.stdout).toContain('holding');
     expect(r.stdout).toMatch(/"used":1/);
     expect(r.state).toBe('running');
