@@ -17,7 +17,7 @@ import {
   startPgPrimary,
   startPgStandby,
 } from '../support/pg-cluster.js';
-import { adminSql, connectCtx, PG_URL, terminate } from '../support/postgres.js';
+import { adminSql, connectCtx, eventually, PG_URL, terminate } from '../support/postgres.js';
 import { serverAvailable } from '../support/servers.js';
 
 const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
@@ -181,8 +181,17 @@ describe.skipIf(!up)('cistern/pg: multi-host URLs on the shared server', () => {
       const served = pool.use(async (c) => {
         expect(await serverPort(c)).toBe(PG_PORT);
         first = c.pid;
+        // killed while its query runs, so pg reports the server's 57P01 (a query sent after
+        // pg already saw the backend go would get pg's own "not queryable" instead)
+        const running = c.query('select pg_sleep(30)');
+        const active = await eventually(async () => {
+          const [row] = await admin<{ state: string | null }[]>`
+            select state from pg_stat_activity where pid = ${first}`;
+          return row?.state === 'active';
+        });
+        expect(active).toBe(true);
         await terminate(admin, c.pid);
-        await c.query('select 1');
+        await running;
       });
       // the caller gets the error (no silent move to another host or backend)
       await expect(served).rejects.toMatchObject({ code: '57P01' });
