@@ -5,7 +5,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgConnection, poolSql, postgres } from '../../src/drivers/postgres/index.js';
 import { createPool, type Pool } from '../../src/index.js';
-import { adminSql, appName, PG_URL } from '../support/postgres.js';
+import { adminSql, appName, eventually, PG_URL } from '../support/postgres.js';
 import { serverAvailable } from '../support/servers.js';
 
 const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
@@ -91,10 +91,13 @@ describe.skipIf(!up)('drizzle-orm/postgres-js on poolSql', () => {
   it('nothing bypasses the pool: every backend with this application_name is a pooled connection', async () => {
     await Promise.all(Array.from({ length: 6 }, (_, i) => db.insert(users).values({ name: `burst-${i}` })));
     // hold all three pooled connections at once: their pids are every connection the pool has
+    // (each holder waits until all three are out, bounded, rather than a fixed 50 ms: under
+    // load a connection still being pinged or reset could come back after a holder let go)
+    const allOut = () => eventually(() => pool.stats().used === 3, 5000);
     const held = await Promise.all(
       Array.from({ length: 3 }, () =>
         pool.use(async (c) => {
-          await new Promise((r) => setTimeout(r, 50));
+          await allOut();
           return c.pid;
         }),
       ),
