@@ -3,7 +3,8 @@
 # under callgrind: per subject one run with N=0 and one with N=$QUERIES, both after
 # the same warm-up; (Ir(N) - Ir(0)) / N. The bench is bundled first (esbuild, the
 # telemetry loader swapped for its static twin as under Vitest) so tsx's start-up
-# stays out of the counts' noise.
+# stays out of the counts' noise. Only the main thread is counted (--separate-threads):
+# V8's background compilation and GC threads moved the all-threads figure by +-20 %.
 #
 # Usage: bench/telemetry-instructions.sh [node binary] [subjects...]
 #   env QUERIES (default 10000), WARMUP (default 2000), JOBS (default 2),
@@ -17,7 +18,7 @@ driver=${DRIVER:-fake}
 queries=${QUERIES:-10000}
 warmup=${WARMUP:-2000}
 out=$(mktemp -d /tmp/cistern-instr.XXXXXX)
-trap 'rm -rf "$out"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$out"' EXIT
 ln -s "$root/node_modules" "$out/node_modules"
 cat >"$out/build.mjs" <<JS
 import path from 'node:path';
@@ -36,9 +37,10 @@ node "$out/build.mjs"
 echo "node $("$node" --version), driver $driver, $queries queries after $warmup warm-up, $(uptime)"
 for s in $subjects; do for q in 0 "$queries"; do echo "$s $q"; done; done |
   xargs -P "${JOBS:-2}" -n 2 sh -c \
-    "valgrind --tool=callgrind --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
+    "valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
 for s in $subjects; do
-  a=$(grep -m1 '^summary:' "$out/cg.$s.0" | cut -d' ' -f2)
-  b=$(grep -m1 '^summary:' "$out/cg.$s.$queries" | cut -d' ' -f2)
+  # the main thread only (-01): V8's compiler and GC threads land in one run or the other
+  a=$(grep -m1 '^summary:' "$out/cg.$s.0-01" | cut -d' ' -f2)
+  b=$(grep -m1 '^summary:' "$out/cg.$s.$queries-01" | cut -d' ' -f2)
   echo "$s $(( (b - a) / queries )) instructions/query"
 done

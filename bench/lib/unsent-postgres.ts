@@ -5,7 +5,7 @@
  * connections carrying cistern's observed `sql` over an unconnected postgres.js instance
  * (`unsentPostgresDriver`).
  */
-import { observedSql } from '../../src/drivers/postgres/observed-sql.js';
+import { observedSql, sqlNow } from '../../src/drivers/postgres/observed-sql.js';
 import type { ConnectContext, Driver, DriverTarget } from '../../src/pool/driver.js';
 
 /** A postgres.js query object as far as these benches touch it. */
@@ -35,15 +35,21 @@ export function unsentPostgresDriver(raw: Sql, target: DriverTarget): Driver<{ s
     target,
     async connect(ctx: ConnectContext) {
       const observer = ctx.observer;
-      const sql =
+      const site =
         observer === undefined
-          ? raw
-          : (observedSql(raw as never, {
+          ? undefined
+          : {
               observer,
               meta: { connectionId: ctx.connectionId, target },
-              options: (raw as unknown as { options: unknown }).options,
-            }) as unknown as Sql);
-      return { sql };
+              options: (raw as unknown as { options: never }).options,
+            };
+      const observed = site === undefined ? undefined : observedSql(raw as never, site);
+      // as PostgresConnection's `sql` getter: the observing view only while something records
+      return {
+        get sql(): Sql {
+          return sqlNow(raw as never, observed, site) as unknown as Sql;
+        },
+      };
     },
     async ping() {
       return true;

@@ -38,6 +38,7 @@ export function instrumentPool(pool: InstrumentablePool): PoolInstrumentation {
   const transactions = { open: 0 };
   const observer = createQueryObserver({
     tracer,
+    globalOnly: options?.tracerProvider === undefined && options?.meterProvider === undefined,
     instruments: () => poolMetrics.instruments(),
     descriptions,
     txKey,

@@ -3,7 +3,9 @@
  * `telemetry: { tracerProvider, meterProvider }`, or the global ones, resolved
  * lazily so an SDK registered after the pool was created is still used. Each
  * lookup is a couple of identity checks; with no SDK registered both return
- * undefined and the caller does nothing at all.
+ * undefined and the caller does nothing at all. While nothing at all was ever
+ * registered with the API (the common no-SDK process), a lookup is one property
+ * read: the API's global registry does not exist yet.
  */
 import {
   createNoopMeter,
@@ -22,6 +24,21 @@ export const INSTRUMENTATION_NAME = 'cistern';
 /** The API's own no-op delegate: what a ProxyTracerProvider returns while no SDK is registered. */
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 const NOOP_METER = createNoopMeter();
+
+/**
+ * Where `@opentelemetry/api` 1.x keeps every global it registers (tracer and meter
+ * providers, context manager, propagator, diag logger): `globalThis[Symbol.for(
+ * 'opentelemetry.js.api.1')]`, created by the first registration of any of them
+ * (src/internal/global-utils.ts in the API). Until then no SDK can be registered, and
+ * both sources answer "none" with this one read instead of the API's lookups (each
+ * checks the registry's version; several per query and checkout). telemetry-global.test.ts
+ * registers SDKs after a pool was created and sees them at once, so a wrong key fails it.
+ */
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+export function nothingRegistered(): boolean {
+  return (globalThis as Record<symbol, unknown>)[API_GLOBAL] === undefined;
+}
 
 interface DelegatingProvider extends TracerProvider {
   getDelegate?(): TracerProvider;
@@ -52,6 +69,7 @@ export class TracerSource {
   /** The tracer to use now, or undefined when no tracing SDK is registered. */
   get(): Tracer | undefined {
     if (this.fixed) return this.fixed;
+    if (nothingRegistered()) return undefined;
     const global = trace.getTracerProvider() as DelegatingProvider;
     const delegate = typeof global.getDelegate === 'function' ? global.getDelegate() : global;
     if (delegate === NOOP_TRACER_PROVIDER) return undefined;
@@ -89,6 +107,7 @@ export class MeterSource {
 
   /** The meter to use now, or undefined when no metrics SDK is registered. */
   get(): Meter | undefined {
+    if (this.fixed === undefined && this.current === undefined && nothingRegistered()) return undefined;
     const provider = this.fixed ?? metrics.getMeterProvider();
     if (provider !== this.lastProvider) {
       this.lastProvider = provider;

@@ -9,11 +9,16 @@ import type { ConnectionMeta, QueryInfo, QueryObserver, QueryScope } from '../po
 import { errorAttributes } from './attributes.js';
 import type { DescriptionCache } from './description-cache.js';
 import type { Instruments } from './instruments.js';
-import type { TracerSource } from './providers.js';
+import { nothingRegistered, type TracerSource } from './providers.js';
 import { type TransactionState, txControlOf } from './transaction-state.js';
 
 export interface ObserverDeps {
   tracer: TracerSource;
+  /**
+   * Both providers are the global ones (none given in `telemetry`): while nothing was ever
+   * registered with the OpenTelemetry API, one read answers "nothing records" for both.
+   */
+  globalOnly: boolean;
   /** The pool's metric instruments now, or undefined when metrics are off. */
   instruments(): Instruments | undefined;
   descriptions: DescriptionCache;
@@ -78,9 +83,11 @@ export interface CisternQueryObserver extends QueryObserver {
 export function createQueryObserver(deps: ObserverDeps): CisternQueryObserver {
   return {
     active(): boolean {
+      if (deps.globalOnly && nothingRegistered()) return false;
       return deps.tracer.get() !== undefined || deps.instruments() !== undefined;
     },
     start(info: QueryInfo, meta: ConnectionMeta): QueryScope {
+      if (deps.globalOnly && nothingRegistered()) return NOOP_SCOPE;
       const tracer = deps.tracer.get();
       const instruments = deps.instruments();
       if (tracer === undefined && instruments === undefined) return NOOP_SCOPE;

@@ -36,9 +36,10 @@
  *   array parameters fail to serialize.
  * - `prepare: false` for PgBouncer in transaction mode (no named statements).
  * - Parameters are always sent apart from the text (tagged template, `query(text, params)`).
- * - Telemetry: with an observer, `conn.sql` is a Proxy over the instance that reports
+ * - Telemetry: while an SDK records, `conn.sql` is a Proxy over the instance that reports
  *   each query when it starts running (first `await` / `.execute()` / cursor) with
- *   its `$1..$n` text; without one, `conn.sql` is the instance itself (no cost).
+ *   its `$1..$n` text; otherwise (telemetry off, or no SDK registered) `conn.sql` is the
+ *   instance itself (no cost). Read `c.sql` per query rather than keeping it.
  * - `pid` is the backend pid from the startup message (behind PgBouncer: PgBouncer's id).
  * - Not supported on a pooled connection: `sql.listen`, `sql.subscribe` (they open
  *   their own connections), `sql.end` (let the pool close connections).

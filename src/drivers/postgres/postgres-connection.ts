@@ -20,7 +20,7 @@ import {
   type TargetSessionAttrs,
 } from '../target-session.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
-import { observedSql } from './observed-sql.js';
+import { observedSql, sqlNow } from './observed-sql.js';
 import { describeError } from './postgres-errors.js';
 import {
   createSql,
@@ -65,7 +65,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class PostgresConnection implements PgConnection {
   readonly raw: Sql;
-  readonly sql: Sql;
+  /** The observing view of `raw` (telemetry on), handed out by `sql` while something records. */
+  readonly #observed: Sql | undefined;
   readonly connectionId: number;
   pid = 0;
   /** The socket is gone: never hand this connection out again. */
@@ -124,7 +125,16 @@ export class PostgresConnection implements PgConnection {
       (this.raw.options as unknown as { onread?: unknown }).onread !== false;
     this.#site =
       ctx.observer === undefined ? undefined : { observer: ctx.observer, meta, options: this.raw.options };
-    this.sql = this.#site === undefined ? this.raw : observedSql(this.raw, this.#site);
+    this.#observed = this.#site === undefined ? undefined : observedSql(this.raw, this.#site);
+  }
+
+  /**
+   * The tagged template: the observing view while an SDK records, else the instance itself
+   * (`sqlNow`), so with telemetry on and no SDK registered `c.sql` costs what `raw` does; an
+   * SDK registered later is seen from the next `c.sql` read on.
+   */
+  get sql(): Sql {
+    return sqlNow(this.raw, this.#observed, this.#site);
   }
 
   /** Open the connection: resolves once a first round trip succeeded, rejects with a ConnectError. */
