@@ -4,16 +4,21 @@
  *
  * Owns: the count of connect rounds that failed in a row (reset by a success); the
  * current round, so that connects of one round that fail later do not back off again;
- * the delay (100 ms doubling to 2 s, jittered by 0.75-1.25); the time before which no
+ * the delay (`connectBackoff`: 100 ms doubling to 2 s by default, jittered by 0.75-1.25;
+ * with `connectBackoff: false` there is none and `blocked()` is always false); the time before which no
  * connect starts; and the one backoff timer, which holds the process alive only while
  * somebody waits (`setWaiting`, fed by the wait queue's `onWaiting`). It knows nothing
  * of connections or states: the pool asks `blocked()` in its pump, reports `failed` and
  * `succeeded`, and is called back through `onEnd` (it runs the pump) when a backoff ends.
  */
 import { preciseNow } from './clock.js';
+import type { ResolvedPoolOptions } from './types.js';
 
 export class ConnectBackoff {
   readonly #onEnd: () => void;
+  /** The first and the longest wait; undefined when the backoff is off. */
+  readonly #initialMs: number | undefined;
+  readonly #maxMs: number;
   /** Rounds of connects that failed in a row (reset by a success). */
   #failedRounds = 0;
   /** The current connect round; a failure of a connect started in an older round does not back off again. */
@@ -22,9 +27,14 @@ export class ConnectBackoff {
   #until = 0;
   #timer: NodeJS.Timeout | undefined = undefined;
 
-  /** `onEnd` runs when a backoff ends: the pump lets the next connect (the probe) through at once. */
-  constructor(onEnd: () => void) {
+  /**
+   * `onEnd` runs when a backoff ends: the pump lets the next connect (the probe) through at
+   * once. `settings` is the resolved `connectBackoff` option (`false`: never back off).
+   */
+  constructor(onEnd: () => void, settings: ResolvedPoolOptions['connectBackoff']) {
     this.#onEnd = onEnd;
+    this.#initialMs = settings === false ? undefined : settings.initialMs;
+    this.#maxMs = settings === false ? 0 : settings.maxMs;
   }
 
   /** The current connect round: a connect remembers it, and hands it to `failed`. */
@@ -40,7 +50,7 @@ export class ConnectBackoff {
     return false;
   }
 
-  /** A connect succeeded: the next failure backs off from 100 ms again. */
+  /** A connect succeeded: the next failure backs off from `initialMs` again. */
   succeeded(): void {
     this.#failedRounds = 0;
   }
@@ -50,10 +60,13 @@ export class ConnectBackoff {
    * failed connect; `waiting` says whether a caller waits (then the timer holds the process).
    */
   failed(round: number, waiting: boolean): void {
-    if (round !== this.#round) return;
+    const initialMs = this.#initialMs;
+    if (initialMs === undefined || round !== this.#round) return;
     this.#round++;
     this.#failedRounds++;
-    const delay = Math.min(2000, 100 * 2 ** Math.min(this.#failedRounds - 1, 5)) * (0.75 + Math.random() / 2);
+    const delay =
+      Math.min(this.#maxMs, initialMs * 2 ** Math.min(this.#failedRounds - 1, 30)) *
+      (0.75 + Math.random() / 2);
     this.#until = preciseNow() + delay;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {

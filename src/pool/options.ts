@@ -11,6 +11,7 @@ export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
   size: 5,
   maxOverflow: 10,
   minIdle: 0,
+  refillMinIdle: true,
   acquireTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
   prePing: true,
@@ -19,6 +20,7 @@ export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
   idleTimeoutMs: 10 * 60_000,
   maxUses: Number.POSITIVE_INFINITY,
   maxConnecting: 2,
+  connectBackoff: { initialMs: 100, maxMs: 2000 },
   maxWaiting: Number.POSITIVE_INFINITY,
   order: 'lifo',
   leakTimeoutMs: 0,
@@ -29,6 +31,7 @@ export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
 
 const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'name']);
 const TELEMETRY_KEYS = new Set(['tracerProvider', 'meterProvider', 'captureQueryText', 'logQueries']);
+const BACKOFF_KEYS = new Set(['initialMs', 'maxMs']);
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -69,6 +72,34 @@ function boolean(options: PoolOptions, key: keyof PoolOptions): boolean {
   return value;
 }
 
+/** `connectBackoff`: `false`, or `{ initialMs?, maxMs? }` with integers 1 <= initialMs <= maxMs. */
+function connectBackoff(value: unknown): ResolvedPoolOptions['connectBackoff'] {
+  const fallback = DEFAULTS.connectBackoff as { initialMs: number; maxMs: number };
+  if (value === undefined) return { ...fallback };
+  if (value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('connectBackoff', value, 'false or an object { initialMs?, maxMs? }');
+  }
+  for (const key of Object.keys(value)) {
+    if (!BACKOFF_KEYS.has(key)) {
+      throw new PoolConfigError(
+        `connectBackoff.${key}`,
+        `unknown pool option connectBackoff.${key}: allowed are initialMs, maxMs`,
+      );
+    }
+  }
+  const v = value as { initialMs?: unknown; maxMs?: unknown };
+  const initialMs = v.initialMs ?? fallback.initialMs;
+  if (typeof initialMs !== 'number' || !Number.isInteger(initialMs) || initialMs < 1) {
+    fail('connectBackoff.initialMs', initialMs, 'an integer >= 1');
+  }
+  const maxMs = v.maxMs ?? Math.max(fallback.maxMs, initialMs);
+  if (typeof maxMs !== 'number' || !Number.isInteger(maxMs) || maxMs < initialMs) {
+    fail('connectBackoff.maxMs', maxMs, `an integer >= connectBackoff.initialMs (${initialMs})`);
+  }
+  return { initialMs, maxMs };
+}
+
 /** A default pool name from the driver's target: `host:port/database`. */
 export function defaultName(target: DriverTarget): string {
   const host = target.host ?? target.system;
@@ -102,6 +133,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
   const maxOverflow = integer(options, 'maxOverflow', { min: 0, infinity: true });
   const minIdle = integer(options, 'minIdle', { min: 0 });
   if (minIdle > size) fail('minIdle', minIdle, `an integer between 0 and size (${size})`);
+  const refillMinIdle = boolean(options, 'refillMinIdle');
   const acquireTimeoutMs = integer(options, 'acquireTimeoutMs', { min: 0, infinity: true });
   const connectTimeoutMs = integer(options, 'connectTimeoutMs', { min: 1, infinity: true });
   const prePing = boolean(options, 'prePing');
@@ -110,6 +142,15 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
   const idleTimeoutMs = integer(options, 'idleTimeoutMs', { min: 0 });
   const maxUses = integer(options, 'maxUses', { min: 1, infinity: true });
   const maxConnecting = integer(options, 'maxConnecting', { min: 1 });
+  const backoff = connectBackoff(options.connectBackoff);
+  if (backoff === false && minIdle > 0 && refillMinIdle) {
+    // the refill would retry a server that refuses every connect in a tight loop
+    throw new PoolConfigError(
+      'connectBackoff',
+      `invalid pool option connectBackoff: got false with minIdle ${minIdle} refilled; a pool that ` +
+        'opens minIdle connections on its own needs a backoff (or set refillMinIdle: false, or minIdle: 0)',
+    );
+  }
   const maxWaiting = integer(options, 'maxWaiting', { min: 0, infinity: true });
   const leakTimeoutMs = integer(options, 'leakTimeoutMs', { min: 0 });
   const resetOnReturn = boolean(options, 'resetOnReturn');
@@ -148,6 +189,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
     size,
     maxOverflow,
     minIdle,
+    refillMinIdle,
     acquireTimeoutMs,
     connectTimeoutMs,
     prePing,
@@ -156,6 +198,7 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
     idleTimeoutMs,
     maxUses,
     maxConnecting,
+    connectBackoff: backoff,
     maxWaiting,
     order,
     leakTimeoutMs,

@@ -85,8 +85,12 @@ export class Pool<C> extends PoolEmitter {
   readonly #maxUses: number;
   readonly #leakMs: number;
   readonly #reset: boolean;
-  /** Tell the driver when a connection goes idle or busy (`allowExitOnIdle`). */
+  /** Something watches connections entering and leaving IDLE: the driver (`allowExitOnIdle`) or the idle timer. */
   readonly #idleHook: boolean;
+  /** Tell the driver when a connection goes idle or busy (`allowExitOnIdle`). */
+  readonly #exitOnIdle: boolean;
+  /** Open connections on the pool's own to keep `minIdle` idle ones (`refillMinIdle`). */
+  readonly #refill: boolean;
   readonly #instr: PoolInstrumentation | undefined;
   readonly #calls: DriverCalls<C>;
   readonly #queue: WaitQueue<C>;
@@ -103,7 +107,7 @@ export class Pool<C> extends PoolEmitter {
   #generation = 0;
   #nextId = 0;
   #lastConnectError: unknown = undefined;
-  readonly #backoff = new ConnectBackoff(() => this.#pump());
+  readonly #backoff: ConnectBackoff;
   #pumping = false;
   #pumpAgain = false;
   #closed = false;
@@ -131,7 +135,9 @@ export class Pool<C> extends PoolEmitter {
     this.#maxUses = resolved.maxUses;
     this.#leakMs = resolved.leakTimeoutMs;
     this.#reset = resolved.resetOnReturn && typeof driver.reset === 'function';
-    this.#idleHook = resolved.allowExitOnIdle && typeof driver.setIdle === 'function';
+    this.#exitOnIdle = resolved.allowExitOnIdle && typeof driver.setIdle === 'function';
+    this.#refill = resolved.refillMinIdle;
+    this.#backoff = new ConnectBackoff(() => this.#pump(), resolved.connectBackoff);
     this.#calls = new DriverCalls(driver);
     this.#queue = new WaitQueue<C>(resolved.acquireTimeoutMs, {
       onGiveUp: (_waiter, reason, error, waitMs) => {
@@ -170,7 +176,8 @@ export class Pool<C> extends PoolEmitter {
       leak: (rec, heldMs) => this.emit('leak', { connectionId: rec.id, heldMs, stack: rec.stack ?? '' }),
       pump: () => this.#pump(),
     });
-    if (resolved.minIdle > 0) queueMicrotask(() => this.#pump());
+    this.#idleHook = this.#exitOnIdle || this.#housekeeper.timesIdle;
+    if (resolved.minIdle > 0 && this.#refill) queueMicrotask(() => this.#pump());
   }
 
   // ---------------------------------------------------------------- the transition function
@@ -188,11 +195,17 @@ export class Pool<C> extends PoolEmitter {
     rec.state = to;
     if (to === IDLE) {
       this.#idle.push(rec);
-      if (this.#idleHook) this.#calls.setIdle(rec.conn, true);
+      if (this.#idleHook) this.#idleChanged(rec, true);
     } else if (from === IDLE && this.#idleHook) {
-      this.#calls.setIdle(rec.conn, false);
+      this.#idleChanged(rec, false);
     }
     if (this.#drained !== undefined && to >= CLOSING) this.#checkDrained();
+  }
+
+  /** `rec` entered (`idle`) or left IDLE, and something watches that (`#idleHook`). */
+  #idleChanged(rec: Conn<C>, idle: boolean): void {
+    if (this.#exitOnIdle) this.#calls.setIdle(rec.conn, idle);
+    if (idle && this.#housekeeper.timesIdle) this.#housekeeper.wentIdle();
   }
 
   /** Open connections: idle, checked out, being pinged or reset. */
@@ -410,8 +423,10 @@ export class Pool<C> extends PoolEmitter {
     const n = this.#n;
     while (n[CONNECTING] < opts.maxConnecting && this.#held() < this.#max) {
       const forWaiters = this.#queue.length - n[PINGING] - n[CONNECTING] > 0;
-      const forMinIdle =
-        this.#idle.length + n[CONNECTING] < opts.minIdle && this.#open() + n[CONNECTING] < this.#size;
+      // without refillMinIdle, minIdle is opened only for a ready() that waits
+      const forMinIdle = this.#refill
+        ? this.#idle.length + n[CONNECTING] < opts.minIdle && this.#open() + n[CONNECTING] < this.#size
+        : this.#ready.length > 0 && this.#open() + n[CONNECTING] < opts.minIdle;
       if (!forWaiters && !forMinIdle) return;
       if (this.#backoff.blocked()) return;
       this.#connect();
@@ -812,7 +827,11 @@ export class Pool<C> extends PoolEmitter {
 
   // ---------------------------------------------------------------- ready / stats
 
-  /** Resolves when `minIdle` connections are open; rejects with the connect error if they cannot be opened. */
+  /**
+   * Resolves when `minIdle` connections are open; rejects with the connect error if they
+   * cannot be opened. With `refillMinIdle: false` this is the one time the pool opens
+   * them on its own.
+   */
   ready(): Promise<void> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (this.#open() >= this.options.minIdle) return Promise.resolve();

@@ -25,6 +25,13 @@ export interface PoolOptions {
   maxOverflow?: number;
   /** Connections opened at start and kept warm (<= size). Default 0. */
   minIdle?: number;
+  /**
+   * `true`: the pool opens connections on its own to keep `minIdle` idle ones (at start,
+   * and whenever one is taken or closed). `false`: it opens none on its own; `minIdle`
+   * only keeps that many idle connections from the idle timeout (pg-pool's and tarn's
+   * `min`), and `ready()` opens the missing ones once. Default true.
+   */
+  refillMinIdle?: boolean;
   /** Longest wait in `acquire` before `PoolTimeoutError`. Default 30000. */
   acquireTimeoutMs?: number;
   /** Longest wait for one new connection; also bounds a pre-ping, a reset and a driver close. Default 10000. */
@@ -41,6 +48,12 @@ export interface PoolOptions {
   maxUses?: number;
   /** Connections being opened at once. Default 2. */
   maxConnecting?: number;
+  /**
+   * The wait before connecting again after a round of failed connects: `initialMs`,
+   * doubling per failed round up to `maxMs`, jittered by 0.75-1.25; `false` = none (every
+   * waiting caller's connect goes out at once, as in pg-pool). Default `{ initialMs: 100, maxMs: 2000 }`.
+   */
+  connectBackoff?: ConnectBackoffOptions | false;
   /** Callers allowed to wait; one more gets `PoolQueueFullError` at once. Default Infinity. */
   maxWaiting?: number;
   /** Which idle connection is handed out. Default 'lifo'. */
@@ -55,12 +68,21 @@ export interface PoolOptions {
   allowExitOnIdle?: boolean;
 }
 
+/** The connect backoff's settings (`connectBackoff`). */
+export interface ConnectBackoffOptions {
+  /** The wait after the first failed round. Default 100. */
+  initialMs?: number;
+  /** The longest wait. Default 2000. */
+  maxMs?: number;
+}
+
 /** Options after validation and defaults. */
 export interface ResolvedPoolOptions {
   name: string;
   size: number;
   maxOverflow: number;
   minIdle: number;
+  refillMinIdle: boolean;
   acquireTimeoutMs: number;
   connectTimeoutMs: number;
   prePing: boolean;
@@ -69,6 +91,7 @@ export interface ResolvedPoolOptions {
   idleTimeoutMs: number;
   maxUses: number;
   maxConnecting: number;
+  connectBackoff: Required<ConnectBackoffOptions> | false;
   maxWaiting: number;
   order: 'lifo' | 'fifo';
   leakTimeoutMs: number;

@@ -3,7 +3,8 @@
  * user installed, bad input (min > max, a double release, a foreign connection),
  * no crash from an idle client's error without a listener, a backend killed
  * mid-query, the cistern core behind it (`pool.cistern`), `expiredCount` with a 1 s
- * lifetime (polled, no timing assertion), and pg-pool's connect timeout (socket cut).
+ * lifetime (polled, no timing assertion), pg-pool's connect timeout (socket cut), and the
+ * core options the face sets for pg-pool's ways (`refillMinIdle`, `connectBackoff`).
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -35,6 +36,38 @@ describe.skipIf(!up)('cistern/pg Pool (the pg.Pool face)', () => {
       expect(pool.cistern.options.idleTimeoutMs).toBe(10000);
     } finally {
       await pool.end();
+    }
+  });
+
+  it("sets the core to pg-pool's ways: min not refilled, no connect backoff; cistern's keys switch them back", async () => {
+    const plain = new Pool({ connectionString: PG_URL, min: 2, max: 4, telemetry: false });
+    const refilled = new Pool({ connectionString: PG_URL, min: 1, refillMinIdle: true, telemetry: false });
+    const custom = new Pool({
+      connectionString: PG_URL,
+      refillMinIdle: true,
+      connectBackoff: { initialMs: 5, maxMs: 50 },
+      telemetry: false,
+    });
+    try {
+      expect(plain.cistern.options).toMatchObject({
+        minIdle: 2,
+        refillMinIdle: false,
+        connectBackoff: false,
+      });
+      // a refill asked for gets the core's default backoff (no backoff with a refill is refused)
+      expect(refilled.cistern.options).toMatchObject({
+        minIdle: 1,
+        refillMinIdle: true,
+        connectBackoff: { initialMs: 100, maxMs: 2000 },
+      });
+      expect(custom.cistern.options.connectBackoff).toEqual({ initialMs: 5, maxMs: 50 });
+      expect(() => new Pool({ min: 1, refillMinIdle: true, connectBackoff: false })).toThrow(
+        /connectBackoff: got false with minIdle 1 refilled/,
+      );
+      await refilled.cistern.ready();
+      expect(refilled.totalCount).toBe(1);
+    } finally {
+      await Promise.all([plain.end(), refilled.end(), custom.end()]);
     }
   });
 
@@ -107,8 +140,8 @@ describe.skipIf(!up)('cistern/pg Pool (the pg.Pool face)', () => {
       expect(await terminate(admin, client.processID!)).toBe(true);
       expect(await slow).toBe('57P01');
       client.release!();
-      // the backend's FATAL reaches the query before the socket closes; the close then removes it
-      await expect.poll(() => pool.totalCount).toBe(0);
+      // the backend's FATAL marked the client dead before the socket closed: closed at its release
+      expect(pool.totalCount).toBe(0);
       expect((await pool.query('select 2 as n')).rows).toEqual([{ n: 2 }]);
     } finally {
       await pool.end();

@@ -46,6 +46,7 @@ describe('pool options: defaults', () => {
       size: 5,
       maxOverflow: 10,
       minIdle: 0,
+      refillMinIdle: true,
       acquireTimeoutMs: 30_000,
       connectTimeoutMs: 10_000,
       prePing: true,
@@ -54,6 +55,7 @@ describe('pool options: defaults', () => {
       idleTimeoutMs: 600_000,
       maxUses: Number.POSITIVE_INFINITY,
       maxConnecting: 2,
+      connectBackoff: { initialMs: 100, maxMs: 2000 },
       maxWaiting: Number.POSITIVE_INFINITY,
       order: 'lifo',
       leakTimeoutMs: 0,
@@ -137,16 +139,19 @@ describe.each(INTEGERS)('pool option $key', ({ key, min, infinity }) => {
   });
 });
 
-describe.each(['prePing', 'resetOnReturn'] as const)('pool option %s', (key) => {
-  it('accepts only booleans', () => {
-    for (const bad of ['yes', 1, 0, null, {}]) {
-      const error = configError({ [key]: bad });
-      expect(error.option).toBe(key);
-      expect(error.message).toContain('expected true or false');
-    }
-    expect(makePool({ [key]: false }).pool.options[key]).toBe(false);
-  });
-});
+describe.each(['prePing', 'resetOnReturn', 'refillMinIdle', 'allowExitOnIdle'] as const)(
+  'pool option %s',
+  (key) => {
+    it('accepts only booleans', () => {
+      for (const bad of ['yes', 1, 0, null, {}]) {
+        const error = configError({ [key]: bad });
+        expect(error.option).toBe(key);
+        expect(error.message).toContain('expected true or false');
+      }
+      expect(makePool({ [key]: false }).pool.options[key]).toBe(false);
+    });
+  },
+);
 
 describe('pool options: name, order, minIdle, telemetry, unknown keys', () => {
   it('name must be a non-empty string', () => {
@@ -172,6 +177,65 @@ describe('pool options: name, order, minIdle, telemetry, unknown keys', () => {
     expect(error.message).toContain('between 0 and size (3)');
     // against the default size 5
     expect(configError({ minIdle: 6 }).message).toContain('size (5)');
+  });
+
+  it('connectBackoff is false or { initialMs?, maxMs? } with integers 1 <= initialMs <= maxMs', () => {
+    expect(makePool({ connectBackoff: false }).pool.options.connectBackoff).toBe(false);
+    expect(makePool({ connectBackoff: {} }).pool.options.connectBackoff).toEqual({
+      initialMs: 100,
+      maxMs: 2000,
+    });
+    expect(makePool({ connectBackoff: { initialMs: 5 } }).pool.options.connectBackoff).toEqual({
+      initialMs: 5,
+      maxMs: 2000,
+    });
+    // a first wait longer than the default cap raises the cap with it
+    expect(makePool({ connectBackoff: { initialMs: 5000 } }).pool.options.connectBackoff).toEqual({
+      initialMs: 5000,
+      maxMs: 5000,
+    });
+    expect(makePool({ connectBackoff: { initialMs: 1, maxMs: 1 } }).pool.options.connectBackoff).toEqual({
+      initialMs: 1,
+      maxMs: 1,
+    });
+
+    for (const bad of [true, 100, 'off', null, []]) {
+      const error = configError({ connectBackoff: bad });
+      expect(error.option).toBe('connectBackoff');
+      expect(error.message).toContain('expected false or an object { initialMs?, maxMs? }');
+    }
+    const initial = configError({ connectBackoff: { initialMs: 0 } });
+    expect(initial.option).toBe('connectBackoff.initialMs');
+    expect(initial.message).toBe(
+      'invalid pool option connectBackoff.initialMs: got 0, expected an integer >= 1',
+    );
+    expect(configError({ connectBackoff: { initialMs: 1.5 } }).option).toBe('connectBackoff.initialMs');
+    expect(configError({ connectBackoff: { initialMs: '100' } }).message).toContain('got "100"');
+    const max = configError({ connectBackoff: { initialMs: 200, maxMs: 100 } });
+    expect(max.option).toBe('connectBackoff.maxMs');
+    expect(max.message).toBe(
+      'invalid pool option connectBackoff.maxMs: got 100, expected an integer >= connectBackoff.initialMs (200)',
+    );
+    expect(configError({ connectBackoff: { maxMs: Number.POSITIVE_INFINITY } }).option).toBe(
+      'connectBackoff.maxMs',
+    );
+    const unknown = configError({ connectBackoff: { retries: 3 } });
+    expect(unknown.option).toBe('connectBackoff.retries');
+    expect(unknown.message).toContain('allowed are initialMs, maxMs');
+  });
+
+  it('connectBackoff: false is refused next to a refilled minIdle (a tight retry loop)', () => {
+    const error = configError({ connectBackoff: false, minIdle: 1 });
+    expect(error.option).toBe('connectBackoff');
+    expect(error.message).toContain('got false with minIdle 1 refilled');
+    expect(error.message).toContain('refillMinIdle: false');
+    // without the refill, or without minIdle, nothing connects on its own: allowed
+    expect(makePool({ connectBackoff: false, minIdle: 1, refillMinIdle: false }).pool.options).toMatchObject({
+      connectBackoff: false,
+      minIdle: 1,
+      refillMinIdle: false,
+    });
+    expect(makePool({ connectBackoff: false, minIdle: 0 }).pool.options.connectBackoff).toBe(false);
   });
 
   it('an unknown key is rejected, named, and the allowed keys are listed', () => {

@@ -27,6 +27,11 @@ function table(heading: string): string[][] {
 function show(value: unknown): string {
   if (value === Number.POSITIVE_INFINITY) return '`Infinity`';
   if (typeof value === 'string') return `\`'${value}'\``;
+  if (typeof value === 'object' && value !== null) {
+    return `\`{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${String(v)}`)
+      .join(', ')} }\``;
+  }
   return String(value);
 }
 

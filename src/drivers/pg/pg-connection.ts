@@ -147,6 +147,8 @@ export class PooledPgConnection implements PgConnection {
         cleanup();
         this.pid = typeof this.raw.processID === 'number' ? this.raw.processID : 0;
         this.#open = true;
+        // after pg's own listener (attached by connect), so the query has its error first
+        this.raw.connection?.on?.('errorMessage', this.#onErrorMessage);
         try {
           this.#hooks?.connected?.(this.raw);
         } catch {
@@ -338,6 +340,19 @@ export class PooledPgConnection implements PgConnection {
     try {
       this.#hooks?.error?.(this.raw, error);
     } catch {}
+  };
+
+  /**
+   * The backend's ErrorResponse, whoever sent the query (`raw` used directly, the pg.Pool
+   * face's clients): one that ends the session (FATAL or PANIC, or a connection-loss
+   * SQLSTATE such as 57P01 from `pg_terminate_backend`) marks the connection dead now. pg
+   * hands it to the query first and reports the socket's end only later, after a caller
+   * that caught the error may already have checked the connection in.
+   */
+  readonly #onErrorMessage = (message: { severity?: unknown }): void => {
+    if (message?.severity === 'FATAL' || message?.severity === 'PANIC' || isPgDisconnect(message)) {
+      this.#markDead(message);
+    }
   };
 
   readonly #onEnd = (): void => {

@@ -49,7 +49,11 @@ export interface PgClient {
   database?: string;
   user?: string;
   connection?:
-    | { stream?: { destroy(error?: Error): void; ref?(): unknown; unref?(): unknown; destroyed?: boolean } }
+    | {
+        stream?: { destroy(error?: Error): void; ref?(): unknown; unref?(): unknown; destroyed?: boolean };
+        /** pg's protocol connection is an EventEmitter: the driver listens to its 'errorMessage'. */
+        on?(event: string, listener: (...args: any[]) => void): unknown;
+      }
     | undefined;
   /** pg's own "being ended" and "usable" flags (pg-pool reads them the same way). */
   _ending?: boolean;

@@ -11,7 +11,7 @@ import type { PgClient, PgClientConstructor } from './pg-types.js';
 export interface PgPoolOptions {
   /** Most clients at once. Default 10 (`poolSize` is read too, as pg-pool does). */
   max?: number;
-  /** Clients kept open and not closed by the idle timeout; cistern opens them at start (`minIdle`). Default 0. */
+  /** Idle clients the idle timeout leaves open (cistern `minIdle`, not refilled: none is opened for it, as in pg-pool). Default 0. */
   min?: number;
   /** Idle time after which a client beyond `min` is closed; 0 = never. Default 10000. */
   idleTimeoutMillis?: number;
@@ -47,6 +47,10 @@ export interface CisternPgPoolOptions {
   prePingWindowMs?: number;
   maxLifetimeMs?: number;
   maxConnecting?: number;
+  /** cistern's connect backoff; the face's default is `false` (none, as in pg-pool). */
+  connectBackoff?: PoolOptions['connectBackoff'];
+  /** `true`: open `min` clients at start and replace them (cistern's refill). Default false (pg-pool's `min`). */
+  refillMinIdle?: boolean;
   maxWaiting?: number;
   order?: 'lifo' | 'fifo';
   leakTimeoutMs?: number;
@@ -67,6 +71,8 @@ const CISTERN_KEYS = [
   'prePingWindowMs',
   'maxLifetimeMs',
   'maxConnecting',
+  'connectBackoff',
+  'refillMinIdle',
   'maxWaiting',
   'order',
   'leakTimeoutMs',
@@ -109,7 +115,9 @@ export function coreOptions(options: Record<string, unknown>, config: PoolConfig
   const core: PoolOptions = {
     size: max,
     maxOverflow: 0,
+    // pg-pool's min: idle clients the idle timeout leaves, never opened to reach it
     minIdle: min,
+    refillMinIdle: false,
     idleTimeoutMs: millis('idleTimeoutMillis', options.idleTimeoutMillis),
     acquireTimeoutMs: connectionTimeout === 0 ? Number.POSITIVE_INFINITY : connectionTimeout,
     // the face cuts a slow connect at connectionTimeoutMillis as pg-pool does (it destroys the
@@ -118,13 +126,16 @@ export function coreOptions(options: Record<string, unknown>, config: PoolConfig
     connectTimeoutMs: connectionTimeout === 0 ? Number.POSITIVE_INFINITY : 2 * connectionTimeout,
     maxUses,
     maxLifetimeMs: lifetimeSeconds * 1000,
-    // pg-pool opens as many clients at once as callers need
+    // pg-pool opens as many clients at once as callers need, and retries a failed connect at once
     maxConnecting: max,
+    connectBackoff: false,
     order: 'lifo',
   };
   const extra = config as Record<string, unknown>;
   for (const key of CISTERN_KEYS) {
     if (extra[key] !== undefined) (core as Record<string, unknown>)[key] = extra[key];
   }
+  // a refill asked for without a backoff of its own gets the core's default backoff
+  if (core.refillMinIdle === true && extra.connectBackoff === undefined) delete core.connectBackoff;
   return core;
 }
