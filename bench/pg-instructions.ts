@@ -18,7 +18,8 @@
  * - `use`: `pool.use((c) => c.sql...)`.
  *
  * The pool has the default options (prePing on with its 500 ms window, resetOnReturn,
- * the 30 s acquire timeout) and `telemetry: false`, size 10, no overflow. The pings
+ * the 30 s acquire timeout) and `telemetry: false`, size 10, no overflow, and a
+ * 120 s connect timeout (connects under callgrind on a loaded machine take seconds). The pings
  * the pool sent while measuring are printed (`pings=`), since a ping is a round trip
  * the floor never makes: under callgrind a connection idles ~50x longer than
  * natively, so a run that pinged is not comparable with one that did not.
@@ -34,6 +35,8 @@ import { createPool } from '../src/index.js';
 
 const URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SIZE = 10;
+/** Connects under callgrind on a loaded machine take seconds (the defaults, 10 s and 30 s, were too short). */
+const CONNECT_TIMEOUT_MS = 120_000;
 const SUBJECTS = ['free', 'drv', 'acq', 'use'] as const;
 type SubjectName = (typeof SUBJECTS)[number];
 
@@ -99,7 +102,7 @@ function freeList<T>(all: T[], put: (item: T) => void): { get(): Promise<T>; put
 }
 
 async function openFree(): Promise<Subject> {
-  const all = Array.from({ length: SIZE }, () => postgresjs(URL, { max: 1, onnotice: () => {} }));
+  const all = Array.from({ length: SIZE }, () => postgresjs(URL, { max: 1, onnotice: () => {}, connect_timeout: CONNECT_TIMEOUT_MS / 1000 }));
   await Promise.all(all.map((s) => s`select 1`));
   const list = freeList(all, () => {});
   return {
@@ -125,7 +128,7 @@ async function openDriverFree(): Promise<Subject> {
     Array.from({ length: SIZE }, () =>
       driver.connect({
         connectionId: ++id,
-        timeoutMs: 10_000,
+        timeoutMs: CONNECT_TIMEOUT_MS,
         signal: new AbortController().signal,
         observer: undefined,
         onDead: () => {},
@@ -157,7 +160,12 @@ async function openPool(kind: 'acq' | 'use'): Promise<Subject> {
     pings++;
     return ping(c);
   };
-  const pool = createPool(driver, { size: SIZE, maxOverflow: 0, telemetry: false });
+  const pool = createPool(driver, {
+    size: SIZE,
+    maxOverflow: 0,
+    telemetry: false,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  });
   // open all ten before measuring
   await Promise.all(Array.from({ length: SIZE }, () => pool.use((c) => run(c.sql))));
   const query =
