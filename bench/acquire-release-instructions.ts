@@ -25,7 +25,9 @@ if (
   !Number.isInteger(warmup) ||
   warmup < 0
 ) {
-  console.error('usage: acquire-release-instructions.ts <bare|cistern> <callers> <N per caller> [WARMUP per caller]');
+  console.error(
+    'usage: acquire-release-instructions.ts <bare|cistern> <callers> <N per caller> [WARMUP per caller]',
+  );
   process.exit(2);
 }
 

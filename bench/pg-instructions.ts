@@ -102,7 +102,9 @@ function freeList<T>(all: T[], put: (item: T) => void): { get(): Promise<T>; put
 }
 
 async function openFree(): Promise<Subject> {
-  const all = Array.from({ length: SIZE }, () => postgresjs(URL, { max: 1, onnotice: () => {}, connect_timeout: CONNECT_TIMEOUT_MS / 1000 }));
+  const all = Array.from({ length: SIZE }, () =>
+    postgresjs(URL, { max: 1, onnotice: () => {}, connect_timeout: CONNECT_TIMEOUT_MS / 1000 }),
+  );
   await Promise.all(all.map((s) => s`select 1`));
   const list = freeList(all, () => {});
   return {
