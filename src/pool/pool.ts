@@ -271,7 +271,8 @@ export class Pool<C> extends PoolEmitter {
 
   /** Hand `rec` (out of the idle list, or fresh, or just checked in) to a caller. */
   #checkout(rec: Conn<C>, waitMs: number, stack: string | undefined): void {
-    this.#move(rec, USED);
+    // a check-in handing its connection straight to a waiter: still USED, the counts stand
+    if (rec.state !== USED) this.#move(rec, USED);
     rec.uses++;
     rec.waitMs = waitMs;
     rec.checkedOutAt = now();
@@ -293,47 +294,65 @@ export class Pool<C> extends PoolEmitter {
     return Promise.reject(error);
   }
 
+  /**
+   * Queue the caller. Kept small on purpose: V8 inlines `acquire` and this into the
+   * caller's code from a budget shared with the caller's own calls (the query it runs
+   * next), so the rare paths (a full queue, per-call options) are separate methods.
+   */
   #enqueue(options: AcquireOptions | undefined): Promise<C> {
     // Callers a new connection will serve are not queued; the others wait for a release.
     // `maxWaiting` bounds those (generic-pool's `maxWaitingClients` rule).
     const open = this.#open();
     const queued = this.#queue.length - (this.#max - open);
-    if (queued >= this.options.maxWaiting) {
-      return this.#failFast(
-        'queueFull',
-        new PoolQueueFullError(
-          `pool '${this.name}' has ${queued} callers waiting for a connection to be released, ` +
-            `the maximum (maxWaiting=${this.options.maxWaiting})`,
-        ),
-      );
-    }
+    if (queued >= this.options.maxWaiting) return this.#queueFull(queued);
     let timeoutMs = this.options.acquireTimeoutMs;
-    const signal = options?.signal;
-    if (options !== undefined && options.timeoutMs !== undefined && options.timeoutMs !== timeoutMs) {
-      const t = options.timeoutMs;
-      if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
-        return Promise.reject(
-          new PoolConfigError(
-            'timeoutMs',
-            `invalid acquire option timeoutMs: got ${String(t)}, expected a number >= 0 or Infinity`,
-          ),
-        );
-      }
-      timeoutMs = t;
-    }
-    // checked before the waiter is queued: a throw after that left a ghost waiter that took a connection
-    if (
-      signal !== undefined &&
-      typeof (signal as Partial<AbortSignal> | null)?.addEventListener !== 'function'
-    ) {
-      return Promise.reject(
-        new PoolConfigError('signal', 'invalid acquire option signal: expected an AbortSignal'),
-      );
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const checked = this.#waitOptions(options);
+      if (checked instanceof PoolConfigError) return Promise.reject(checked);
+      timeoutMs = checked;
+      signal = options.signal;
     }
     const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
     // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
     if (this.#idle.length > 0 || open + this.#n[CONNECTING] + this.#n[CLOSING] < this.#max) this.#pump();
     return promise;
+  }
+
+  #queueFull(queued: number): Promise<never> {
+    return this.#failFast(
+      'queueFull',
+      new PoolQueueFullError(
+        `pool '${this.name}' has ${queued} callers waiting for a connection to be released, ` +
+          `the maximum (maxWaiting=${this.options.maxWaiting})`,
+      ),
+    );
+  }
+
+  /**
+   * The timeout of a caller that passed options, or the error for a bad option. Checked
+   * before the waiter is queued: a throw after that left a ghost waiter that took a connection.
+   */
+  #waitOptions(options: AcquireOptions): number | PoolConfigError {
+    let timeoutMs = this.options.acquireTimeoutMs;
+    if (options.timeoutMs !== undefined && options.timeoutMs !== timeoutMs) {
+      const t = options.timeoutMs;
+      if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
+        return new PoolConfigError(
+          'timeoutMs',
+          `invalid acquire option timeoutMs: got ${String(t)}, expected a number >= 0 or Infinity`,
+        );
+      }
+      timeoutMs = t;
+    }
+    const signal = options.signal;
+    if (
+      signal !== undefined &&
+      typeof (signal as Partial<AbortSignal> | null)?.addEventListener !== 'function'
+    ) {
+      return new PoolConfigError('signal', 'invalid acquire option signal: expected an AbortSignal');
+    }
+    return timeoutMs;
   }
 
   /** Give the longest waiter `rec`; false when nobody waits. */

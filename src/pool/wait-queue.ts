@@ -78,22 +78,35 @@ export class WaitQueue<C> {
     const promise = new Promise<C>(bindWaiter);
     waiter.stack = stack;
     this.#queue.push(waiter);
-    // the head timer was let go (unref) when nobody waited; someone waits again
-    if (this.#live++ === 0) {
-      if (this.#timer !== undefined) this.#timer.ref();
-      this.#host.onWaiting(true);
+    if (this.#live++ === 0) this.#waitingAgain();
+    if (timeoutMs !== this.#defaultTimeoutMs) {
+      this.#addCustom(waiter);
+    } else if (start + timeoutMs < this.#timerAt) {
+      // the head timer serves every default-timeout waiter; a later one never moves it
+      this.#arm(start + timeoutMs);
     }
-    if (timeoutMs !== Number.POSITIVE_INFINITY) {
-      if (timeoutMs !== this.#defaultTimeoutMs) this.#custom.push(waiter);
-      const deadline = start + timeoutMs;
-      if (deadline < this.#timerAt) this.#arm(deadline);
-    }
-    if (signal !== undefined) {
-      waiter.signal = signal;
-      waiter.onAbort = () => this.giveUp(waiter, 'aborted', abortReason(signal));
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-    }
+    if (signal !== undefined) this.#watch(waiter, signal);
     return promise;
+  }
+
+  /** The head timer was let go (unref) when nobody waited; someone waits again. */
+  #waitingAgain(): void {
+    if (this.#timer !== undefined) this.#timer.ref();
+    this.#host.onWaiting(true);
+  }
+
+  /** A waiter with its own timeout: into the heap, and the head timer earlier if it must. */
+  #addCustom(waiter: Waiter<C>): void {
+    if (waiter.timeoutMs === Number.POSITIVE_INFINITY) return;
+    this.#custom.push(waiter);
+    const deadline = waiter.start + waiter.timeoutMs;
+    if (deadline < this.#timerAt) this.#arm(deadline);
+  }
+
+  #watch(waiter: Waiter<C>, signal: AbortSignal): void {
+    waiter.signal = signal;
+    waiter.onAbort = () => this.giveUp(waiter, 'aborted', abortReason(signal));
+    signal.addEventListener('abort', waiter.onAbort, { once: true });
   }
 
   /** The longest-waiting live caller, settled and out of the line; resolve it next. */

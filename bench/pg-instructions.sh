@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Instructions per query of cistern+postgres.js and its free-list ceiling
+# (bench/pg-instructions.ts) under callgrind, at several caller counts, against the
+# real PostgreSQL on 127.0.0.1 (10 connections). Per subject and caller count: one
+# run with N=0 and one with N=$QUERIES, both after the same warm-up;
+# (Ir(N) - Ir(0)) / N of the MAIN thread (--separate-threads=yes; V8's compiler and
+# GC helper threads are left out, so the figure is what the event loop spends).
+# The bench is bundled first (esbuild, the telemetry loader swapped for its static
+# twin as under Vitest) so tsx's start-up stays out of the counts.
+# A line also shows the pool's pings while measuring (a round trip the floor never
+# makes; under callgrind connections idle ~50x longer, see the .ts).
+#
+# Usage: bash bench/pg-instructions.sh [subjects...]       (default: free drv acq use)
+#   env CALLERS (default "64 10"), QUERIES (default 6000), WARMUP (default 3000),
+#   QUERY (select1 | rows100, default select1), JOBS (parallel valgrinds, default 2),
+#   NODE (node binary, default node), PG_URL,
+#   ENTRY=acquire-release-instructions (the in-memory acquire-release microbench instead:
+#   subjects bare cistern, CALLERS e.g. "1 16 256", QUERIES/WARMUP per caller), KEEP=dir (keep the callgrind files there,
+#   for callgrind_annotate: `callgrind_annotate --inclusive=yes DIR/cg.use.64.6000-01`),
+#   PERF_MAP=1 (with KEEP: node --perf-basic-prof, its /tmp/perf-PID.map kept as
+#   DIR/map.SUBJECT.CALLERS.N, so that bench/callgrind-diff.ts can name V8's JIT code:
+#   npx tsx bench/callgrind-diff.ts DIR/cg.free.64.0-01 DIR/cg.free.64.6000-01 6000
+#     --map-a DIR/map.free.64.0 --map-b DIR/map.free.64.6000; the map costs instructions
+#   of its own, so take the figures from a run without it)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+node=${NODE:-node}
+subjects=${*:-free drv acq use}
+callers=${CALLERS:-64 10}
+queries=${QUERIES:-6000}
+warmup=${WARMUP:-3000}
+query=${QUERY:-select1}
+if [ -n "${KEEP:-}" ]; then
+  out=$KEEP
+  mkdir -p "$out"
+else
+  out=$(mktemp -d /tmp/cistern-pg-instr.XXXXXX)
+  trap 'rm -rf "$out"' EXIT
+fi
+ln -sfn "$root/node_modules" "$out/node_modules"
+flags=--expose-gc
+if [ -n "${PERF_MAP:-}" ]; then
+  [ -n "${KEEP:-}" ] || { echo 'PERF_MAP needs KEEP=dir' >&2; exit 2; }
+  flags="$flags --perf-basic-prof"
+fi
+cat >"$out/build.mjs" <<JS
+import path from 'node:path';
+const { build } = await import(path.join('$root', 'node_modules/esbuild/lib/main.js'));
+await build({
+  entryPoints: [path.join('$root', 'bench/${ENTRY:-pg-instructions}.ts')],
+  bundle: true, platform: 'node', format: 'esm', packages: 'external',
+  outfile: '$out/instr.mjs', logLevel: 'warning',
+  // src/load-telemetry.ts requires the built package; its static twin (as under Vitest)
+  plugins: [{ name: 'static-telemetry', setup(b) {
+    b.onResolve({ filter: /load-telemetry\.js$/ }, (a) =>
+      a.importer.includes('/src/') ? { path: path.join('$root', 'test/support/load-telemetry.ts') } : undefined);
+  } }],
+});
+JS
+node "$out/build.mjs"
+echo "node $("$node" --version), $query, $queries queries after $warmup warm-up, 10 connections, $(uptime)"
+for c in $callers; do for s in $subjects; do for q in 0 "$queries"; do echo "$s $c $q"; done; done; done |
+  xargs -P "${JOBS:-2}" -n 3 sh -c \
+    "valgrind --tool=callgrind --separate-threads=yes --dump-instr=no --callgrind-out-file=$out/cg.\$0.\$1.\$2 '$node' $flags '$out/instr.mjs' \$0 \$1 \$2 $warmup $query >$out/out.\$0.\$1.\$2 2>$out/log.\$0.\$1.\$2 || { cat $out/log.\$0.\$1.\$2 >&2; exit 255; }"
+if [ -n "${PERF_MAP:-}" ]; then
+  for c in $callers; do for s in $subjects; do for q in 0 "$queries"; do
+    pid=$(sed -n 's/^pid: //p' "$out/cg.$s.$c.$q-01" | head -1)
+    mv "/tmp/perf-$pid.map" "$out/map.$s.$c.$q"
+  done; done; done
+fi
+# the main thread's file is the one callgrind numbers -01
+ir() { grep -m1 '^summary:' "$out/cg.$1-01" | cut -d' ' -f2; }
+for c in $callers; do
+  for s in $subjects; do
+    a=$(ir "$s.$c.0")
+    b=$(ir "$s.$c.$queries")
+    # divided by the count the run reports (acquire-release: per caller x callers)
+    n=$(sed -n 's/^.*: \([0-9]*\) queries.*$/\1/p' "$out/out.$s.$c.$queries")
+    printf '%-7s %4s callers  %7s instructions/query  (%s)\n' "$s" "$c" "$(( (b - a) / n ))" \
+      "$(sed -n 's/^.*: \([0-9]* queries, pings=[0-9]*\).*$/\1/p' "$out/out.$s.$c.$queries")"
+  done
+done

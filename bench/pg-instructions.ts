@@ -1,0 +1,213 @@
+/**
+ * Instructions per query of cistern+postgres.js against its ceiling (issue 11), for
+ * callgrind: the machine is shared and loaded, so wall-clock queries per second move
+ * from run to run; an instruction count does not. One process runs one subject over
+ * 10 connections to the real PostgreSQL on 127.0.0.1: `WARMUP` queries, then `N`
+ * more, from `CALLERS` concurrent callers (a closed loop; each caller takes the next
+ * query number until the count is reached, so the count is exact whatever the timing).
+ * Run it twice, with N = 0 and N = n, under `valgrind --tool=callgrind`; (Ir(n) -
+ * Ir(0)) / n is the subject's instructions per query. `bench/pg-instructions.sh` does
+ * that for every subject and caller count.
+ *
+ * Subjects (bench/pg-ceiling.ts has the same ones, measured in queries per second):
+ * - `free`: a bare free list over 10 postgres.js `max: 1` instances; a waiter is a
+ *   resolver in an array. The floor.
+ * - `drv`: the same free list over cistern driver connections (socket gate, status
+ *   parser, `reset` at check-in), no pool core.
+ * - `acq`: `pool.acquire()` + `c.sql` + `pool.release(c)`.
+ * - `use`: `pool.use((c) => c.sql...)`.
+ *
+ * The pool has the default options (prePing on with its 500 ms window, resetOnReturn,
+ * the 30 s acquire timeout) and `telemetry: false`, size 10, no overflow, and a
+ * 120 s connect timeout (connects under callgrind on a loaded machine take seconds). The pings
+ * the pool sent while measuring are printed (`pings=`), since a ping is a round trip
+ * the floor never makes: under callgrind a connection idles ~50x longer than
+ * natively, so a run that pinged is not comparable with one that did not.
+ *
+ * Query: `select1` (`select 1`) or `rows100` (`select generate_series(1, 100) as n`).
+ *
+ * Usage: node --expose-gc --import tsx bench/pg-instructions.ts <subject> <callers> <N> [WARMUP=3000] [select1|rows100]
+ *   env PG_URL (default postgres://postgres@127.0.0.1:5432/test)
+ */
+import postgresjs from 'postgres';
+import { type PgConnection, postgres, type Sql } from '../src/drivers/postgres/index.js';
+import { createPool } from '../src/index.js';
+
+const URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SIZE = 10;
+/** Connects under callgrind on a loaded machine take seconds (the defaults, 10 s and 30 s, were too short). */
+const CONNECT_TIMEOUT_MS = 120_000;
+const SUBJECTS = ['free', 'drv', 'acq', 'use'] as const;
+type SubjectName = (typeof SUBJECTS)[number];
+
+const subject = process.argv[2] as SubjectName;
+const callers = Number(process.argv[3]);
+const n = Number(process.argv[4]);
+const warmup = Number(process.argv[5] ?? 3000);
+const queryName = process.argv[6] ?? 'select1';
+if (
+  !SUBJECTS.includes(subject) ||
+  !Number.isInteger(callers) ||
+  callers < 1 ||
+  !Number.isInteger(n) ||
+  n < 0 ||
+  !Number.isInteger(warmup) ||
+  warmup < 0 ||
+  (queryName !== 'select1' && queryName !== 'rows100')
+) {
+  console.error(
+    `usage: pg-instructions.ts <${SUBJECTS.join('|')}> <callers >= 1> <queries >= 0> [warmup queries] [select1|rows100]`,
+  );
+  process.exit(2);
+}
+
+/** The query on one postgres.js `sql`, as a tagged template (the form users write). */
+const run: (sql: Sql) => Promise<unknown> =
+  queryName === 'rows100' ? (sql) => sql`select generate_series(1, 100) as n` : (sql) => sql`select 1`;
+
+/** `count` queries from `callers` concurrent callers, each taking the next query until none is left. */
+async function load(count: number, query: () => Promise<unknown>): Promise<void> {
+  let issued = 0;
+  const caller = async (): Promise<void> => {
+    while (issued < count) {
+      issued++;
+      await query();
+    }
+  };
+  const all: Promise<void>[] = [];
+  for (let i = 0; i < callers; i++) all.push(caller());
+  await Promise.all(all);
+}
+
+interface Subject {
+  query: () => Promise<unknown>;
+  /** Round trips the subject made that were not queries (pool pings). */
+  pings: () => number;
+  close: () => Promise<void>;
+}
+
+/** A free list: a waiter is a resolver in an array (bench/pg-ceiling.ts). */
+function freeList<T>(all: T[], put: (item: T) => void): { get(): Promise<T>; put(item: T): void } {
+  const free = [...all];
+  const waiters: Array<(item: T) => void> = [];
+  return {
+    get: () => (free.length > 0 ? Promise.resolve(free.pop()!) : new Promise<T>((r) => waiters.push(r))),
+    put: (item) => {
+      put(item);
+      const w = waiters.shift();
+      if (w) w(item);
+      else free.push(item);
+    },
+  };
+}
+
+async function openFree(): Promise<Subject> {
+  const all = Array.from({ length: SIZE }, () =>
+    postgresjs(URL, { max: 1, onnotice: () => {}, connect_timeout: CONNECT_TIMEOUT_MS / 1000 }),
+  );
+  await Promise.all(all.map((s) => s`select 1`));
+  const list = freeList(all, () => {});
+  return {
+    query: async () => {
+      const s = await list.get();
+      try {
+        return await run(s as unknown as Sql);
+      } finally {
+        list.put(s);
+      }
+    },
+    pings: () => 0,
+    close: async () => {
+      await Promise.all(all.map((s) => s.end({ timeout: 0 })));
+    },
+  };
+}
+
+async function openDriverFree(): Promise<Subject> {
+  const driver = postgres(URL);
+  let id = 0;
+  const all = await Promise.all(
+    Array.from({ length: SIZE }, () =>
+      driver.connect({
+        connectionId: ++id,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+        signal: new AbortController().signal,
+        observer: undefined,
+        onDead: () => {},
+      }),
+    ),
+  );
+  const list = freeList<PgConnection>(all, (c) => driver.reset(c));
+  return {
+    query: async () => {
+      const c = await list.get();
+      try {
+        return await run(c.sql);
+      } finally {
+        list.put(c);
+      }
+    },
+    pings: () => 0,
+    close: async () => {
+      await Promise.all(all.map((c) => driver.close(c)));
+    },
+  };
+}
+
+async function openPool(kind: 'acq' | 'use'): Promise<Subject> {
+  const driver = postgres(URL);
+  let pings = 0;
+  const ping = driver.ping.bind(driver);
+  driver.ping = (c) => {
+    pings++;
+    return ping(c);
+  };
+  const pool = createPool(driver, {
+    size: SIZE,
+    maxOverflow: 0,
+    telemetry: false,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  });
+  // open all ten before measuring
+  await Promise.all(Array.from({ length: SIZE }, () => pool.use((c) => run(c.sql))));
+  const query =
+    kind === 'use'
+      ? () => pool.use((c) => run(c.sql))
+      : async () => {
+          const c = await pool.acquire();
+          try {
+            return await run(c.sql);
+          } finally {
+            pool.release(c);
+          }
+        };
+  return { query, pings: () => pings, close: () => pool.close() };
+}
+
+async function main(): Promise<void> {
+  const s =
+    subject === 'free'
+      ? await openFree()
+      : subject === 'drv'
+        ? await openDriverFree()
+        : await openPool(subject);
+  await load(warmup, s.query);
+  const pings0 = s.pings();
+  const cpu0 = process.cpuUsage();
+  await load(n, s.query);
+  const cpu = process.cpuUsage(cpu0);
+  const pings = s.pings() - pings0;
+  console.log(
+    `${subject} ${callers} callers ${queryName}: ${n} queries, pings=${pings}` +
+      (n > 0 ? `, ${((cpu.user + cpu.system) / n).toFixed(2)} µs CPU/query` : ''),
+  );
+  await s.close();
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
