@@ -6,6 +6,9 @@
  * /tmp/perf-<pid>.map (`JS:` + V8's name, e.g. `JS:*query file.mjs:12:3`), else
  * they count as `(JIT code)`.
  *
+ * The totals per part follow: `[optimizing compiler]` above a few hundred means TurboFan
+ * still compiled in the measured window (raise WARMUP).
+ *
  * Usage: npx tsx bench/callgrind-diff.ts <file N> <file 0> <N> [--inclusive] [--top K] [--grep RE]
  *   Exclusive costs by default; --inclusive gives callgrind's inclusive costs (reliable
  *   for C++ and builtins, rough for JIT code, whose calls callgrind cannot always pair).
@@ -94,6 +97,14 @@ function costs(file: string): Map<string, number> {
   return out;
 }
 
+function category(name: string): string {
+  if (/compiler::|Zone|Pipeline|maglev/i.test(name)) return 'optimizing compiler';
+  if (/Scaveng|Marking|Sweep|Evacuat|MarkCompact|Heap::/.test(name)) return 'GC';
+  if (name.startsWith('JS:') || name.startsWith('(JIT')) return 'JIT code';
+  if (name.startsWith('Builtins_')) return 'V8 builtins';
+  return 'other native';
+}
+
 const a = costs(fileN);
 const b = costs(file0);
 const rows: [string, number][] = [];
@@ -105,5 +116,14 @@ for (const name of new Set([...a.keys(), ...b.keys()])) {
   rows.push([name, d]);
 }
 rows.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
-if (!inclusive) console.log(`${total.toFixed(0).padStart(9)}  total per query`);
+if (!inclusive) {
+  console.log(`${total.toFixed(0).padStart(9)}  total per query`);
+  // TurboFan work still in the window means the warm-up was too short for this subject
+  const parts = new Map<string, number>();
+  for (const name of new Set([...a.keys(), ...b.keys()])) {
+    const part = category(name);
+    parts.set(part, (parts.get(part) ?? 0) + ((a.get(name) ?? 0) - (b.get(name) ?? 0)) / n);
+  }
+  for (const [part, d] of parts) console.log(`${d.toFixed(0).padStart(9)}  [${part}]`);
+}
 for (const [name, d] of rows.slice(0, top)) console.log(`${d.toFixed(0).padStart(9)}  ${name.slice(0, 160)}`);
