@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Instructions per query of the MariaDB path (bench/mariadb-instructions.ts) under
 # callgrind, against the real server (MARIADB_URL, default 127.0.0.1:3306): per
-# subject, caller count and query, one run with N=0 and one with N=$QUERIES, both
-# after the same warm-up, with --separate-threads=yes; the figure is
+# subject, caller count and query, one run of WARMUP queries and one of WARMUP+N
+# (unbroken: see bench/mariadb-instructions.ts), with --separate-threads=yes; the figure is
 # (Ir(N) - Ir(0)) / N of the main thread (node runs --single-threaded: any other
 # thread's total is printed beside it as bg/query, normally 0). The bench is bundled first
 # (esbuild) so tsx's start-up stays out of the counts' noise.
 #
 # Usage: bench/mariadb-instructions.sh [subjects...]
 #   subjects: bare driver driver-loan acquire use (default: all)
-#   env QUERIES (default 5000), WARMUP (default 3000), CALLERS (default "64 10"),
+#   env QUERIES (default 5000), WARMUP (default 10000), CALLERS (default "64 10"),
 #   SQL (default "select1 rows100"), JOBS (default 2), NODE (default node),
 #   NODE_FLAGS (default: the flags below),
 #   KEEP=dir: keep the callgrind files there, cg.<subject>.<callers>.<sql>.<N>-01
@@ -27,7 +27,7 @@ flags=${NODE_FLAGS:---single-threaded --no-memory-reducer --initial-old-space-si
 [ -n "${PROF:-}" ] && flags="$flags --perf-basic-prof"
 subjects=${*:-bare driver driver-loan acquire use}
 queries=${QUERIES:-5000}
-warmup=${WARMUP:-3000}
+warmup=${WARMUP:-10000}
 callers_list=${CALLERS:-64 10}
 sql_list=${SQL:-select1 rows100}
 if [ -n "${KEEP:-}" ]; then

@@ -1,8 +1,8 @@
 /**
  * Instructions per query of the MariaDB path, for callgrind (issue 11: cistern+mariadb
  * against the bare free list of bench/mariadb.bench.ts). One process runs one subject
- * on 10 connections to the real server: `WARMUP` queries, then `N` more, `CALLERS`
- * loops sharing one count, each query `SELECT 1` or the 100-row
+ * on 10 connections to the real server: `WARMUP` + `N` queries in one unbroken run,
+ * `CALLERS` loops sharing one count, each query `SELECT 1` or the 100-row
  * `SELECT seq FROM seq_1_to_100`. Run it twice, with N = 0 and N = n, under
  * `valgrind --tool=callgrind --separate-threads=yes`; (Ir(n) - Ir(0)) / n of the main
  * thread is the subject's instructions per query. `bench/mariadb-instructions.sh`
@@ -156,12 +156,12 @@ async function main(): Promise<void> {
       : subject === 'driver' || subject === 'driver-loan'
         ? await openDriver(subject === 'driver-loan')
         : await openPool(subject);
-  // no gc() between the phases: a full GC's cost depends on when it runs; the harness's
-  // heap flags keep major GCs out of the whole run instead (mariadb-instructions.sh)
-  await run(opened, warmup);
-  if (process.env.MARK) console.error('measuring');
-  await run(opened, n);
-  if (process.env.MARK) console.error('measured');
+  // One unbroken run of WARMUP + N queries: callers that stop and start again between a
+  // warm-up and a measured phase change the pool's path at the boundary (idle connections
+  // taken at once instead of through the queue), and V8 then deoptimizes and recompiles
+  // inside the window of the N run only. No gc(): a full GC's cost depends on when it
+  // runs; the harness's heap flags keep major GCs out of the whole run instead.
+  await run(opened, warmup + n);
   await opened.close();
 }
 
