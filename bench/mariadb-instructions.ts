@@ -34,6 +34,8 @@ const SUBJECTS = ['bare', 'driver', 'driver-loan', 'acquire', 'use'] as const;
 type SubjectName = (typeof SUBJECTS)[number];
 const QUERIES = { select1: 'SELECT 1', rows100: 'SELECT seq FROM seq_1_to_100' } as const;
 const CONNECTIONS = 10;
+/** Under callgrind, with other runs beside it, a handshake took over 13 s of wall time. */
+const CONNECT_TIMEOUT_MS = 120_000;
 
 const subject = process.argv[2] as SubjectName;
 const n = Number(process.argv[3]);
@@ -70,7 +72,7 @@ function connectorConfig(): connector.ConnectionConfig {
     user: decodeURIComponent(u.username || 'root'),
     password: u.password ? decodeURIComponent(u.password) : undefined,
     database: decodeURIComponent(u.pathname.slice(1) || 'test'),
-    connectTimeout: 10_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
   };
 }
 
@@ -92,7 +94,7 @@ async function openDriver(loan: boolean): Promise<Opened> {
   const signal = new AbortController().signal;
   const conns = await Promise.all(
     Array.from({ length: CONNECTIONS }, (_, i) =>
-      driver.connect({ connectionId: i + 1, timeoutMs: 10_000, signal, onDead: () => {} }),
+      driver.connect({ connectionId: i + 1, timeoutMs: CONNECT_TIMEOUT_MS, signal, onDead: () => {} }),
     ),
   );
   const use = freeListUse(conns);
@@ -120,6 +122,7 @@ async function openPool(kind: 'acquire' | 'use'): Promise<Opened> {
     maxOverflow: 0,
     minIdle: CONNECTIONS,
     telemetry: false,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
   });
   await pool.ready();
   const close = () => pool.close();
