@@ -8,7 +8,9 @@
 #
 # Usage: bench/telemetry-instructions.sh [node binary] [subjects...]
 #   env QUERIES (default 10000), WARMUP (default 2000), JOBS (default 2),
-#   DRIVER (fake: the telemetry fake driver; pgjs: unsent postgres.js queries)
+#   DRIVER (fake: the telemetry fake driver; pgjs: unsent postgres.js queries),
+#   NODE_FLAGS (extra node flags, e.g. bench/mariadb-instructions.sh's --single-threaded
+#   --no-memory-reducer and fixed heap sizes for repeatable counts), KEEP=1 keeps the files
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 node=${1:-node}
@@ -37,7 +39,7 @@ node "$out/build.mjs"
 echo "node $("$node" --version), driver $driver, $queries queries after $warmup warm-up, $(uptime)"
 for s in $subjects; do for q in 0 "$queries"; do echo "$s $q"; done; done |
   xargs -P "${JOBS:-2}" -n 2 sh -c \
-    "valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
+    "valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc $NODE_FLAGS '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
 for s in $subjects; do
   # the main thread only (-01): V8's compiler and GC threads land in one run or the other
   a=$(grep -m1 '^summary:' "$out/cg.$s.0-01" | cut -d' ' -f2)
