@@ -32,28 +32,9 @@ queries=${QUERIES:-5000}
 warmup=${WARMUP:-10000}
 callers_list=${CALLERS:-64 10}
 sql_list=${SQL:-select1 rows100}
-if [ -n "${KEEP:-}" ]; then
-  out=$KEEP
-  mkdir -p "$out"
-else
-  out=$(mktemp -d /tmp/cistern-mariadb-instr.XXXXXX)
-  trap 'rm -rf "$out"' EXIT
-fi
-[ -e "$out/node_modules" ] || ln -s "$root/node_modules" "$out/node_modules"
-cat >"$out/build.mjs" <<JS
-import path from 'node:path';
-const { build } = await import(path.join('$root', 'node_modules/esbuild/lib/main.js'));
-await build({
-  entryPoints: [path.join('$root', 'bench/mariadb-instructions.ts')],
-  bundle: true, platform: 'node', format: 'esm', packages: 'external',
-  outfile: '$out/instr.mjs', logLevel: 'warning',
-  plugins: [{ name: 'static-telemetry', setup(b) {
-    b.onResolve({ filter: /load-telemetry\.js$/ }, (a) =>
-      a.importer.includes('/src/') ? { path: path.join('$root', 'test/support/load-telemetry.ts') } : undefined);
-  } }],
-});
-JS
-node "$out/build.mjs"
+. "$root/bench/lib/instructions.sh"
+instr_out mariadb-instr
+instr_bundle mariadb-instructions
 echo "node $("$node" --version), $queries queries after $warmup warm-up, 10 connections, $(uptime)"
 for s in $subjects; do for c in $callers_list; do for q in $sql_list; do for n in 0 "$queries"; do
   echo "$s $c $q $n"

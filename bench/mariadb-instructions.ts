@@ -29,6 +29,7 @@ import { createPool } from '../src/index.js';
 import type { Driver } from '../src/pool/driver.js';
 import { MARIADB_URL } from '../test/support/servers.js';
 import { freeListUse } from './lib/free-list.js';
+import { mariadbConnection } from './lib/mariadb-url.js';
 
 const SUBJECTS = ['bare', 'driver', 'driver-loan', 'acquire', 'use'] as const;
 type SubjectName = (typeof SUBJECTS)[number];
@@ -64,21 +65,11 @@ interface Opened {
   close(): Promise<void>;
 }
 
-function connectorConfig(): connector.ConnectionConfig {
-  const u = new URL(MARIADB_URL);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username || 'root'),
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    database: decodeURIComponent(u.pathname.slice(1) || 'test'),
-    connectTimeout: CONNECT_TIMEOUT_MS,
-  };
-}
-
 async function openBare(): Promise<Opened> {
   const conns = await Promise.all(
-    Array.from({ length: CONNECTIONS }, () => connector.createConnection(connectorConfig())),
+    Array.from({ length: CONNECTIONS }, () =>
+      connector.createConnection({ ...mariadbConnection(), connectTimeout: CONNECT_TIMEOUT_MS }),
+    ),
   );
   const use = freeListUse(conns);
   return {

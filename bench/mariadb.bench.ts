@@ -27,6 +27,7 @@ import { createPool } from '../src/index.js';
 import { MARIADB_URL, reachable } from '../test/support/servers.js';
 import { freeListUse } from './lib/free-list.js';
 import { type LoadSubject, loadBench, type OpenedSubject } from './lib/load-bench.js';
+import { mariadbConnection } from './lib/mariadb-url.js';
 import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
@@ -37,17 +38,6 @@ const QUERIES = [
   { name: 'rows100', sql: 'SELECT seq FROM seq_1_to_100' },
 ] as const;
 
-function connection(): { host: string; port: number; user: string; password?: string; database: string } {
-  const u = new URL(MARIADB_URL);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username || 'root'),
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    database: decodeURIComponent(u.pathname.slice(1) || 'test'),
-  };
-}
-
 /**
  * The floor: 10 connector connections behind a bare free list and FIFO of waiters,
  * no timeouts, no checks. What any pool on this connector can at best reach.
@@ -55,7 +45,7 @@ function connection(): { host: string; port: number; user: string; password?: st
 async function openBare(): Promise<OpenedSubject<string>> {
   const conns = await Promise.all(
     Array.from({ length: CONNECTIONS }, () =>
-      mariadbConnector.createConnection({ ...connection(), connectTimeout: 10_000 }),
+      mariadbConnector.createConnection({ ...mariadbConnection(), connectTimeout: 10_000 }),
     ),
   );
   const use = freeListUse(conns);
@@ -86,7 +76,7 @@ const subjects: LoadSubject<string>[] = [
     name: 'mariadb.createPool',
     async open() {
       const pool = mariadbConnector.createPool({
-        ...connection(),
+        ...mariadbConnection(),
         connectionLimit: CONNECTIONS,
         minimumIdle: CONNECTIONS,
         connectTimeout: 10_000,
@@ -98,7 +88,7 @@ const subjects: LoadSubject<string>[] = [
   {
     name: 'mysql2 createPool',
     async open() {
-      const pool = mysql2.createPool({ ...connection(), connectionLimit: CONNECTIONS });
+      const pool = mysql2.createPool({ ...mariadbConnection(), connectionLimit: CONNECTIONS });
       await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('SELECT 1')));
       return { query: (sql) => pool.query(sql), close: () => pool.end() };
     },
@@ -109,7 +99,7 @@ const run = promisify(execFile);
 
 /** mariadb-slap over TCP: total queries / average seconds. */
 async function slap(sql: string, queries: number): Promise<number | undefined> {
-  const c = connection();
+  const c = mariadbConnection();
   const args = [
     `--host=${c.host}`,
     `--port=${c.port}`,

@@ -22,6 +22,7 @@ import { MARIADB_URL, PG_URL, reachable } from '../test/support/servers.js';
 import { closedLoop } from './lib/closed-loop.js';
 import { freeListUse } from './lib/free-list.js';
 import { getGc } from './lib/gc.js';
+import { mariadbConnection } from './lib/mariadb-url.js';
 import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario, SubjectRole } from './lib/types.js';
 
@@ -83,23 +84,13 @@ const pg: Target = {
   },
 };
 
-function mariadbConfig() {
-  const u = new URL(MARIADB_URL);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username || 'root'),
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    database: decodeURIComponent(u.pathname.slice(1) || 'test'),
-    connectTimeout: 10_000,
-  };
-}
-
 const maria: Target = {
   table: 'multi-pool-mariadb',
   async floor() {
     const conns = await Promise.all(
-      Array.from({ length: CONNECTIONS }, () => mariadbConnector.createConnection(mariadbConfig())),
+      Array.from({ length: CONNECTIONS }, () =>
+        mariadbConnector.createConnection({ ...mariadbConnection(), connectTimeout: 10_000 }),
+      ),
     );
     const use = freeListUse(conns);
     return {

@@ -30,34 +30,14 @@ callers=${CALLERS:-64 10}
 queries=${QUERIES:-6000}
 warmup=${WARMUP:-3000}
 query=${QUERY:-select1}
-if [ -n "${KEEP:-}" ]; then
-  out=$KEEP
-  mkdir -p "$out"
-else
-  out=$(mktemp -d /tmp/cistern-pg-instr.XXXXXX)
-  trap 'rm -rf "$out"' EXIT
-fi
-ln -sfn "$root/node_modules" "$out/node_modules"
+. "$root/bench/lib/instructions.sh"
+instr_out pg-instr
 flags=--expose-gc
 if [ -n "${PERF_MAP:-}" ]; then
   [ -n "${KEEP:-}" ] || { echo 'PERF_MAP needs KEEP=dir' >&2; exit 2; }
   flags="$flags --perf-basic-prof"
 fi
-cat >"$out/build.mjs" <<JS
-import path from 'node:path';
-const { build } = await import(path.join('$root', 'node_modules/esbuild/lib/main.js'));
-await build({
-  entryPoints: [path.join('$root', 'bench/${ENTRY:-pg-instructions}.ts')],
-  bundle: true, platform: 'node', format: 'esm', packages: 'external',
-  outfile: '$out/instr.mjs', logLevel: 'warning',
-  // src/load-telemetry.ts requires the built package; its static twin (as under Vitest)
-  plugins: [{ name: 'static-telemetry', setup(b) {
-    b.onResolve({ filter: /load-telemetry\.js$/ }, (a) =>
-      a.importer.includes('/src/') ? { path: path.join('$root', 'test/support/load-telemetry.ts') } : undefined);
-  } }],
-});
-JS
-node "$out/build.mjs"
+instr_bundle "${ENTRY:-pg-instructions}"
 echo "node $("$node" --version), $query, $queries queries after $warmup warm-up, 10 connections, $(uptime)"
 for c in $callers; do for s in $subjects; do for q in 0 "$queries"; do echo "$s $c $q"; done; done; done |
   xargs -P "${JOBS:-2}" -n 3 sh -c \

@@ -10,7 +10,7 @@
 #   env QUERIES (default 10000), WARMUP (default 2000), JOBS (default 2),
 #   DRIVER (fake: the telemetry fake driver; pgjs: unsent postgres.js queries),
 #   NODE_FLAGS (extra node flags, e.g. bench/mariadb-instructions.sh's --single-threaded
-#   --no-memory-reducer and fixed heap sizes for repeatable counts), KEEP=1 keeps the files
+#   --no-memory-reducer and fixed heap sizes for repeatable counts), KEEP=dir keeps the files there
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 node=${1:-node}
@@ -19,27 +19,13 @@ subjects=${*:-off nosdk als-off sdk floor}
 driver=${DRIVER:-fake}
 queries=${QUERIES:-10000}
 warmup=${WARMUP:-2000}
-out=$(mktemp -d /tmp/cistern-instr.XXXXXX)
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$out"' EXIT
-ln -s "$root/node_modules" "$out/node_modules"
-cat >"$out/build.mjs" <<JS
-import path from 'node:path';
-const { build } = await import(path.join('$root', 'node_modules/esbuild/lib/main.js'));
-await build({
-  entryPoints: [path.join('$root', 'bench/telemetry-instructions.ts')],
-  bundle: true, platform: 'node', format: 'esm', packages: 'external',
-  outfile: '$out/instr.mjs', logLevel: 'warning',
-  plugins: [{ name: 'static-telemetry', setup(b) {
-    b.onResolve({ filter: /load-telemetry\.js$/ }, (a) =>
-      a.importer.includes('/src/') ? { path: path.join('$root', 'test/support/load-telemetry.ts') } : undefined);
-  } }],
-});
-JS
-node "$out/build.mjs"
+. "$root/bench/lib/instructions.sh"
+instr_out instr
+instr_bundle telemetry-instructions
 echo "node $("$node" --version), driver $driver, $queries queries after $warmup warm-up, $(uptime)"
 for s in $subjects; do for q in 0 "$queries"; do echo "$s $q"; done; done |
   xargs -P "${JOBS:-2}" -n 2 sh -c \
-    "valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc $NODE_FLAGS '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
+    "valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc ${NODE_FLAGS:-} '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
 for s in $subjects; do
   # the main thread only (-01): V8's compiler and GC threads land in one run or the other
   a=$(grep -m1 '^summary:' "$out/cg.$s.0-01" | cut -d' ' -f2)
