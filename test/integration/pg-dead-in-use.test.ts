@@ -43,21 +43,25 @@ describe.skipIf(!up)('pg: a connection that died inside use', () => {
     return pending;
   }
 
+  /** A pool of two, whose next checkout comes inside the pre-ping window (no ping guards it); `closes` collects the close reasons. */
+  function deadTestPool(name: string) {
+    const pool = createPool(pg(PG_URL, { application_name: appName(name) }), {
+      size: 2,
+      maxOverflow: 0,
+      telemetry: false,
+      prePingWindowMs: 60_000,
+    });
+    const closes: string[] = [];
+    pool.on('close', (e) => closes.push(e.reason));
+    return { pool, closes };
+  }
+
   function killDuringQuery(conn: PgConnection): Promise<unknown> {
     return killDuring(conn.pid, (text) => conn.query(text));
   }
 
   it('is not handed out again when the caller swallowed the 57P01 error', async () => {
-    const application = appName('pg-dead-in-use');
-    const pool = createPool(pg(PG_URL, { application_name: application }), {
-      size: 2,
-      maxOverflow: 0,
-      telemetry: false,
-      // the next checkout comes right after: inside the window, so no ping guards it
-      prePingWindowMs: 60_000,
-    });
-    const closes: string[] = [];
-    pool.on('close', (e) => closes.push(e.reason));
+    const { pool, closes } = deadTestPool('pg-dead-in-use');
     try {
       for (let round = 0; round < 5; round++) {
         let killedPid = 0;
@@ -86,13 +90,7 @@ describe.skipIf(!up)('pg: a connection that died inside use', () => {
   }, 60_000);
 
   it('a transaction whose callback swallowed the 57P01 error fails at COMMIT, and the next use runs on another connection', async () => {
-    const application = appName('pg-dead-in-tx');
-    const pool = createPool(pg(PG_URL, { application_name: application }), {
-      size: 2,
-      maxOverflow: 0,
-      telemetry: false,
-      prePingWindowMs: 60_000,
-    });
+    const { pool } = deadTestPool('pg-dead-in-tx');
     try {
       for (let round = 0; round < 3; round++) {
         let killedPid = 0;
@@ -123,15 +121,7 @@ describe.skipIf(!up)('pg: a connection that died inside use', () => {
   }, 60_000);
 
   it('is not handed out again when the caller used conn.raw (the pg.Client) and swallowed the 57P01 error', async () => {
-    const application = appName('pg-dead-raw');
-    const pool = createPool(pg(PG_URL, { application_name: application }), {
-      size: 2,
-      maxOverflow: 0,
-      telemetry: false,
-      prePingWindowMs: 60_000,
-    });
-    const closes: string[] = [];
-    pool.on('close', (e) => closes.push(e.reason));
+    const { pool, closes } = deadTestPool('pg-dead-raw');
     try {
       for (let round = 0; round < 5; round++) {
         let killedPid = 0;
