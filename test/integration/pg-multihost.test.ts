@@ -183,7 +183,12 @@ describe.skipIf(!up)('cistern/pg: multi-host URLs on the shared server', () => {
         first = c.pid;
         // killed while its query runs, so pg reports the server's 57P01 (a query sent after
         // pg already saw the backend go would get pg's own "not queryable" instead)
-        const running = c.query('select pg_sleep(30)');
+        // (its error is taken as a value at once: pg may reject it before terminate()'s own
+        // round trip returns, and a rejection with no handler yet fails the run)
+        const running = c.query('select pg_sleep(30)').then(
+          () => new Error('pg_sleep(30) finished: the backend was not terminated'),
+          (error: unknown) => error,
+        );
         const active = await eventually(async () => {
           const [row] = await admin<{ state: string | null }[]>`
             select state from pg_stat_activity where pid = ${first}`;
@@ -191,7 +196,7 @@ describe.skipIf(!up)('cistern/pg: multi-host URLs on the shared server', () => {
         });
         expect(active).toBe(true);
         await terminate(admin, c.pid);
-        await running;
+        throw await running;
       });
       // the caller gets the error (no silent move to another host or backend)
       await expect(served).rejects.toMatchObject({ code: '57P01' });
