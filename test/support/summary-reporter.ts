@@ -10,15 +10,17 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const mod of testModules) {
-      const tests = [...mod.children.allTests()];
-      for (const test of tests) {
+      let failedHere = 0;
+      for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
-      // a file that failed to load has no tests but still failed
-      if (tests.length === 0 && mod.state() === 'failed') failed++;
+      // a file that failed with no failed test (it did not load, or a beforeAll/afterAll
+      // threw and its tests were skipped) still counts as one failure
+      if (failedHere === 0 && mod.state() === 'failed') failedHere = 1;
+      failed += failedHere;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
