@@ -21,18 +21,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 node=${NODE:-node}
-# one thread (compiler and GC work land on the main thread, in a repeatable order) and a
-# fixed young generation with an old generation large enough that no major GC runs:
-# where a mark-compact fell moved a count by 100M instructions from run to run (the memory
-# reducer, which takes callgrind's slowdown for an idle process, started one in some runs)
-flags=${NODE_FLAGS:---single-threaded --no-memory-reducer --initial-old-space-size=1024 --min-semi-space-size=16 --max-semi-space-size=16}
+. "$root/bench/lib/instructions.sh"
+flags=${NODE_FLAGS:-$INSTR_NODE_FLAGS}
 [ -n "${PROF:-}" ] && flags="$flags --perf-basic-prof"
 subjects=${*:-bare driver driver-loan acquire use}
 queries=${QUERIES:-5000}
 warmup=${WARMUP:-10000}
 callers_list=${CALLERS:-64 10}
 sql_list=${SQL:-select1 rows100}
-. "$root/bench/lib/instructions.sh"
 instr_out mariadb-instr
 instr_bundle mariadb-instructions
 echo "node $("$node" --version), $queries queries after $warmup warm-up, 10 connections, $(uptime)"

@@ -2,7 +2,7 @@
 # Instructions per query of cistern+postgres.js and its free-list ceiling
 # (bench/pg-instructions.ts) under callgrind, at several caller counts, against the
 # real PostgreSQL on 127.0.0.1 (10 connections). Per subject and caller count: one
-# run with N=0 and one with N=$QUERIES, both after the same warm-up;
+# run with N=0 and one with N=$QUERIES, each one unbroken loop of warm-up + N;
 # (Ir(N) - Ir(0)) / N of the MAIN thread (--separate-threads=yes; V8's compiler and
 # GC helper threads are left out, so the figure is what the event loop spends).
 # The bench is bundled first (esbuild, the telemetry loader swapped for its static
@@ -11,9 +11,10 @@
 # makes; under callgrind connections idle ~50x longer, see the .ts).
 #
 # Usage: bash bench/pg-instructions.sh [subjects...]       (default: free drv acq use)
-#   env CALLERS (default "64 10"), QUERIES (default 6000), WARMUP (default 3000),
+#   env CALLERS (default "64 10"), QUERIES (default 6000), WARMUP (default 10000),
 #   QUERY (select1 | rows100, default select1), JOBS (parallel valgrinds, default 2),
-#   NODE (node binary, default node), PG_URL,
+#   NODE (node binary, default node), NODE_FLAGS (default: bench/lib/instructions.sh's
+#   INSTR_NODE_FLAGS, --single-threaded, no memory reducer, fixed heap sizes), PG_URL,
 #   ENTRY=acquire-release-instructions (the in-memory acquire-release microbench instead:
 #   subjects bare cistern, CALLERS e.g. "1 16 256", QUERIES/WARMUP per caller), KEEP=dir (keep the callgrind files there,
 #   for callgrind_annotate: `callgrind_annotate --inclusive=yes DIR/cg.use.64.6000-01`),
@@ -28,11 +29,12 @@ node=${NODE:-node}
 subjects=${*:-free drv acq use}
 callers=${CALLERS:-64 10}
 queries=${QUERIES:-6000}
-warmup=${WARMUP:-3000}
+warmup=${WARMUP:-10000}
 query=${QUERY:-select1}
 . "$root/bench/lib/instructions.sh"
 instr_out pg-instr
-flags=--expose-gc
+# repeatable counts (bench/lib/instructions.sh); NODE_FLAGS replaces them
+flags="--expose-gc ${NODE_FLAGS:-$INSTR_NODE_FLAGS}"
 if [ -n "${PERF_MAP:-}" ]; then
   [ -n "${KEEP:-}" ] || { echo 'PERF_MAP needs KEEP=dir' >&2; exit 2; }
   flags="$flags --perf-basic-prof"

@@ -3,9 +3,16 @@
 #
 # instr_out NAME: sets $out, the folder for the bundle and the callgrind files: KEEP=dir
 #   keeps them there, else a temporary folder removed on exit; node_modules linked in.
+# $INSTR_NODE_FLAGS: node flags for repeatable counts. One thread (compiler and GC work
+#   land on the main thread, in a repeatable order) and a fixed young generation with an
+#   old generation large enough that no major GC runs: where a mark-compact fell moved a
+#   count by 100M instructions from run to run (the memory reducer, which takes
+#   callgrind's slowdown for an idle process, started one in some runs).
 # instr_bundle ENTRY: bundles bench/ENTRY.ts (esbuild, src/load-telemetry.ts swapped for
 #   its static twin as under Vitest) into $out/instr.mjs, so tsx's start-up stays out of
 #   the counts.
+
+INSTR_NODE_FLAGS='--single-threaded --no-memory-reducer --initial-old-space-size=1024 --min-semi-space-size=16 --max-semi-space-size=16'
 
 instr_out() {
   if [ -n "${KEEP:-}" ]; then
