@@ -566,7 +566,7 @@ export class Pool<C> extends PoolEmitter {
   /** Return a checked-out connection. A second release, or a connection of another pool, throws `PoolMisuseError`. */
   release(conn: C): void {
     const rec = this.#checkedOut('release', conn);
-    if (rec !== undefined) this.#checkin(rec);
+    if (rec !== undefined) this.#finish(rec, rec.uses, undefined);
   }
 
   /** Close a checked-out connection instead of returning it. */
@@ -604,7 +604,16 @@ export class Pool<C> extends PoolEmitter {
     );
   }
 
-  /** `use`/`transaction` are done with checkout `checkout` of `rec`: release, or invalidate after a disconnect. */
+  /**
+   * The holder of checkout `checkout` of `rec` is done with it (`release`, or the end of
+   * `use`/`transaction`; a no-op when that checkout was already handed back): check it in,
+   * or after a disconnect `error` invalidate it and clear the pool.
+   *
+   * One method on purpose, check-in included: V8 never inlines a function of more than
+   * 460 bytes of bytecode, and inlined here the check-in took the inlining budget of the
+   * caller's function (`runLoan` in loans.ts, or the caller's own code around `release`), so
+   * the query next to it ran unoptimized (postgres.js's `sql` and `Query`: issue 11).
+   */
   #finish(rec: Conn<C>, checkout: number, error: unknown): void {
     if (rec.state !== USED || rec.uses !== checkout) return;
     if (error !== undefined && (rec.dead || this.#calls.isDisconnect(error))) {
@@ -612,18 +621,6 @@ export class Pool<C> extends PoolEmitter {
       this.clear();
       return;
     }
-    this.#checkin(rec);
-  }
-
-  /** Close a checked-out connection instead of checking it in (its holder is done with it). */
-  #invalidateCheckedOut(rec: Conn<C>, error: unknown): void {
-    if (this.watched('checkin')) {
-      this.emit('checkin', { connectionId: rec.id, heldMs: now() - rec.checkedOutAt });
-    }
-    this.#invalidateRec(rec, error);
-  }
-
-  #checkin(rec: Conn<C>): void {
     rec.lastUsedAt = now();
     rec.stack = undefined;
     if (
@@ -647,13 +644,13 @@ export class Pool<C> extends PoolEmitter {
       if (started !== RESET_DONE) {
         this.#move(rec, RESETTING);
         // a closure only when a reset is really running
-        this.#calls.awaitReset(this.options.connectTimeoutMs, (error) => {
+        this.#calls.awaitReset(this.options.connectTimeoutMs, (resetError) => {
           if (rec.state !== RESETTING) return;
-          if (error === undefined) {
+          if (resetError === undefined) {
             this.#returnToPool(rec);
             this.#pump();
           } else {
-            this.#invalidateRec(rec, error);
+            this.#invalidateRec(rec, resetError);
             this.#afterClose();
           }
         });
@@ -661,6 +658,14 @@ export class Pool<C> extends PoolEmitter {
       }
     }
     this.#returnToPool(rec);
+  }
+
+  /** Close a checked-out connection instead of checking it in (its holder is done with it). */
+  #invalidateCheckedOut(rec: Conn<C>, error: unknown): void {
+    if (this.watched('checkin')) {
+      this.emit('checkin', { connectionId: rec.id, heldMs: now() - rec.checkedOutAt });
+    }
+    this.#invalidateRec(rec, error);
   }
 
   /** Put a connection that is free again where it belongs: to the longest waiter, to the idle list, or closed. */

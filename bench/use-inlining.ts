@@ -1,0 +1,121 @@
+/**
+ * Is the query inlined next to the pool? (issue 11) A check of the cause, not a timing:
+ * V8 optimizes a function with a budget of bytecode it may inline (920 bytes, the most
+ * frequent calls first). When cistern's own calls took that budget in the function that
+ * also calls the caller's `fn`, postgres.js's `sql` and `Query` could not be inlined,
+ * ran unoptimized, and their own optimizations aborted again and again ("Bailed out due
+ * to dependency change"): ~15 % more CPU per query than on a bare free list.
+ *
+ * Runs a child process with `--no-concurrent-recompilation --trace-opt
+ * --trace-turbo-inlining` (compilation on the main thread, so the trace is in order):
+ * five pools one after another in the same process (size 10, 10 or 64 callers, `select 1`
+ * through `pool.use((c) => c.sql...)` and through `acquire` + `release`), and reads the
+ * trace: how often V8 gave up optimizing `Query` or `sql`, and which functions `Query`
+ * was inlined into. Prints one line per mode; exits 1 when `use` never had `Query`
+ * inlined into `runLoan` (src/pool/loans.ts, where cistern calls `fn`): the structure
+ * that keeps the budget free was undone. Needs PostgreSQL (PG_URL).
+ *
+ * Measured 2026-12-07 (2 cores): Node 24.22 aborted once per mode, `acquire` included;
+ * Node 20.20 still aborted `Query` 27x per `use` mode after `runLoan` was optimized with
+ * `Query` inlined (a caller that V8 did not show), and 8-33x with `acquire` + `release`,
+ * whose take path (`#takeReadyIdle`, `#checkout`) is still inlined into the caller.
+ *
+ *   node --import tsx bench/use-inlining.ts [queries per pool = 8000]
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { postgres } from '../src/drivers/postgres/index.js';
+import { createPool } from '../src/index.js';
+
+const URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+type Mode = 'use' | 'acquire';
+
+async function child(mode: Mode, callers: number, queries: number): Promise<void> {
+  for (let i = 1; i <= 5; i++) {
+    const pool = createPool(postgres(URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
+    await pool.ready();
+    let issued = 0;
+    const one =
+      mode === 'use'
+        ? () => pool.use((c) => c.sql`select 1`)
+        : async () => {
+            const c = await pool.acquire();
+            try {
+              return await c.sql`select 1`;
+            } finally {
+              pool.release(c);
+            }
+          };
+    await Promise.all(
+      Array.from({ length: callers }, async () => {
+        while (issued < queries) {
+          issued++;
+          await one();
+        }
+      }),
+    );
+    await pool.close();
+  }
+}
+
+function parent(queries: number): void {
+  let failed = false;
+  for (const mode of ['use', 'acquire'] as const) {
+    for (const callers of [10, 64]) {
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--no-concurrent-recompilation',
+          '--trace-opt',
+          '--trace-turbo-inlining',
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          'child',
+          mode,
+          String(callers),
+          String(queries),
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 30, env: process.env },
+      );
+      if (run.status !== 0) {
+        console.error(run.stderr.slice(-2000));
+        throw new Error(`child ${mode} ${callers} exited ${run.status}`);
+      }
+      const trace = run.stdout;
+      const aborts = (trace.match(/aborted optimizing [^\n]*<JSFunction (Query|sql) /g) ?? []).length;
+      const into = new Map<string, number>();
+      for (const m of trace.matchAll(
+        /Inlining [^\n]*<SharedFunctionInfo Query>[^\n]* into [^\n]*<SharedFunctionInfo ([^>]*)>/g,
+      )) {
+        const name = m[1] || '(anonymous)';
+        into.set(name, (into.get(name) ?? 0) + 1);
+      }
+      const where = [...into].map(([name, n]) => `${name} ${n}x`).join(', ') || 'nowhere';
+      console.log(
+        `${process.version} ${mode.padEnd(7)} ${String(callers).padStart(2)} callers, 5 pools x ${queries} queries: ` +
+          `Query/sql optimizations aborted ${aborts}x; Query inlined into: ${where}`,
+      );
+      if (mode === 'use' && !into.has('runLoan')) failed = true;
+    }
+  }
+  if (failed) {
+    console.log(
+      'FAIL: pool.use no longer inlines the query into runLoan (see the header of bench/use-inlining.ts)',
+    );
+    process.exitCode = 1;
+  }
+}
+
+const [, , role, mode, callers, queries] = process.argv;
+if (role === 'child') {
+  child(mode as Mode, Number(callers), Number(queries)).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+} else {
+  parent(Number(process.argv[2] ?? 8000));
+}
