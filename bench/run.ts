@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { CHILD_OVERHEAD_MS, duration, Eta, type PlanStep } from './lib/plan.js';
 import { RESULTS_PATH, type ResultsFile } from './lib/results-file.js';
-import { groupKey, roleOf, speedRatio } from './lib/roles.js';
+import { groupKey, pairedSpeedRatio, roleOf, speedRatio } from './lib/roles.js';
 import { runChild } from './lib/spawn-child.js';
 import { median, round } from './lib/stats.js';
 import { chartFile, renderSvg } from './lib/svg-chart.js';
@@ -295,9 +295,38 @@ function rowsOf(
     }
     if (list.length > 1)
       extra.spreadPct = round(((Math.max(...values) - Math.min(...values)) / mid) * 100, 2);
-    rows.push({ scenario, subject, params: { ...params }, value: round(mid), unit: list[0].unit, extra });
+    const row: BenchResult = {
+      scenario,
+      subject,
+      params: { ...params },
+      value: round(mid),
+      unit: list[0].unit,
+      extra,
+    };
+    repetitionValues.set(row, values);
+    rows.push(row);
   }
   return rows;
+}
+
+/** Each isolated row's figure per repetition, in repetition order (for the paired ratios). */
+const repetitionValues = new WeakMap<BenchResult, number[]>();
+
+/**
+ * `a` relative to `b` (speed, > 1 faster): with the same repetitions measured for both,
+ * the median over repetitions of the ratio within each repetition. The subjects of one
+ * repetition ran one after another, within seconds; on a shared machine whole
+ * repetitions ran up to 2x slower than others, which a ratio of two medians (taken from
+ * different repetitions) lets through and a paired ratio cancels. Otherwise the ratio of
+ * the two medians.
+ */
+function pairedRatio(a: BenchResult, b: BenchResult, unit: string): number {
+  const xs = repetitionValues.get(a);
+  const ys = repetitionValues.get(b);
+  if (xs === undefined || ys === undefined || xs.length !== ys.length || xs.length < 2) {
+    return speedRatio(a.value, b.value, unit);
+  }
+  return pairedSpeedRatio(xs, ys, unit);
 }
 
 /** `vsFloor` and `vsBestPeer`: speed relative to the floor and to the best peer of the same group (> 1: faster). */
@@ -321,8 +350,8 @@ function addRatios(results: BenchResult[]): void {
     for (const r of rows) {
       if (roleOf(r) === 'reference') continue;
       r.extra ??= {};
-      if (floor && r !== floor) r.extra.vsFloor = round(speedRatio(r.value, floor.value, unit));
-      if (peer && roleOf(r) !== 'peer') r.extra.vsBestPeer = round(speedRatio(r.value, peer.value, unit));
+      if (floor && r !== floor) r.extra.vsFloor = round(pairedRatio(r, floor, unit));
+      if (peer && roleOf(r) !== 'peer') r.extra.vsBestPeer = round(pairedRatio(r, peer, unit));
     }
   }
 }

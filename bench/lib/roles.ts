@@ -1,3 +1,4 @@
+import { median } from './stats.js';
 import type { BenchResult, SubjectRole } from './types.js';
 
 /** A row's role: explicit, or read from its subject's name. */
@@ -18,6 +19,19 @@ export function higherIsBetter(unit: string): boolean {
 /** How much faster `value` is than `baseline` (> 1: faster), whatever the unit's direction. */
 export function speedRatio(value: number, baseline: number, unit: string): number {
   return higherIsBetter(unit) ? value / baseline : baseline / value;
+}
+
+/**
+ * `xs` relative to `ys` (speed, > 1 faster), measured in the same repetitions: the median
+ * over repetitions of the ratio within each repetition (bench/README.md, "paired").
+ */
+export function pairedSpeedRatio(xs: readonly number[], ys: readonly number[], unit: string): number {
+  if (xs.length === 0 || xs.length !== ys.length) {
+    throw new RangeError(
+      `pairedSpeedRatio: ${xs.length} and ${ys.length} repetitions, expected the same (>= 1)`,
+    );
+  }
+  return median(xs.map((x, i) => speedRatio(x, ys[i]!, unit)));
 }
 
 /** The rows of one table that share every parameter: one comparison group. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BarePool } from '../../bench/lib/bare-pool.js';
+import { pairedSpeedRatio } from '../../bench/lib/roles.js';
 import { median } from '../../bench/lib/stats.js';
 import { textTable } from '../../bench/lib/table.js';
 import type { BenchResult } from '../../bench/lib/types.js';
@@ -78,5 +79,21 @@ describe('bench report helpers', () => {
     expect(next.endsWith('<!-- bench:end -->\nafter\n')).toBe(true);
     expect(next).not.toContain('old');
     expect(() => replaceSection('no markers', section)).toThrow(/bench:start/);
+  });
+});
+
+describe('paired ratios (bench/run.ts vsFloor and vsBestPeer)', () => {
+  it('cancel repetitions that ran slower, which a ratio of medians lets through', () => {
+    // repetition 1 ran at half speed for both subjects, repetition 3 for the floor only:
+    // within each of 1 and 2, cistern was 1.11x the floor
+    const cistern = [10_000, 20_000, 20_000];
+    const floor = [9_000, 18_000, 9_000];
+    expect(median(cistern) / median(floor)).toBeCloseTo(2.22, 2);
+    expect(pairedSpeedRatio(cistern, floor, 'ops/s')).toBeCloseTo(1.11, 2);
+  });
+
+  it('invert for units where lower is better, and reject unpaired lists', () => {
+    expect(pairedSpeedRatio([2, 4], [4, 8], 'ms')).toBe(2);
+    expect(() => pairedSpeedRatio([1, 2], [1], 'ops/s')).toThrow(/2 and 1 repetitions/);
   });
 });
