@@ -37,6 +37,9 @@ const SCENARIO_TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS) || 15 * 60_000;
 /** Estimate for a `run` scenario with no estimate and no earlier full run. */
 const UNKNOWN_MS = 60_000;
 
+/** Each isolated row's figure per repetition, in repetition order (for the paired ratios). */
+const repetitionValues = new WeakMap<BenchResult, number[]>();
+
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('-'));
@@ -308,9 +311,6 @@ function rowsOf(
   }
   return rows;
 }
-
-/** Each isolated row's figure per repetition, in repetition order (for the paired ratios). */
-const repetitionValues = new WeakMap<BenchResult, number[]>();
 
 /**
  * `a` relative to `b` (speed, > 1 faster): with the same repetitions measured for both,
