@@ -8,17 +8,19 @@ import { serverAvailable } from '../support/servers.js';
 import { expectOnlyCisternBackends, faceUnderTest } from './pg-face-tools.js';
 
 const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
-const items = pgTable('pgd_drizzle', { id: integer('id').primaryKey(), name: text('name').notNull() });
+// one table per process: the Node 24 and Node 20 suites run side by side on one server
+const TABLE = `pgd_drizzle_${process.pid}`;
+const items = pgTable(TABLE, { id: integer('id').primaryKey(), name: text('name').notNull() });
 
 describe.skipIf(!up)('drizzle node-postgres over cistern/pg Pool', () => {
   const admin = adminSql();
   const face = faceUnderTest('pgd-drizzle');
   beforeAll(async () => {
-    await face.pool.query('drop table if exists pgd_drizzle');
-    await face.pool.query('create table pgd_drizzle (id int primary key, name text not null)');
+    await face.pool.query(`drop table if exists ${TABLE}`);
+    await face.pool.query(`create table ${TABLE} (id int primary key, name text not null)`);
   });
   afterAll(async () => {
-    await face.pool.query('drop table if exists pgd_drizzle').catch(() => {});
+    await face.pool.query(`drop table if exists ${TABLE}`).catch(() => {});
     await face.pool.end();
     await admin.end({ timeout: 1 });
   });

@@ -15,12 +15,15 @@ const up = await serverAvailable('PostgreSQL', PG_URL, 'PG_URL');
 const INT = { scalarType: 'int', dbType: 'INTEGER', arity: 'scalar' } as const;
 const TEXT = { scalarType: 'string', dbType: 'TEXT', arity: 'scalar' } as const;
 
+// one table per process: the Node 24 and Node 20 suites run side by side on one server
+const TABLE = `pgd_prisma_${process.pid}`;
+
 describe.skipIf(!up)('Prisma adapter-pg over cistern/pg Pool', () => {
   const admin = adminSql();
   const face = faceUnderTest('pgd-prisma');
-  beforeAll(() => face.pool.query('create table if not exists pgd_prisma (id int primary key, name text)'));
+  beforeAll(() => face.pool.query(`create table if not exists ${TABLE} (id int primary key, name text)`));
   afterAll(async () => {
-    await face.pool.query('drop table if exists pgd_prisma').catch(() => {});
+    await face.pool.query(`drop table if exists ${TABLE}`).catch(() => {});
     await face.pool.end();
     await admin.end({ timeout: 1 });
   });
@@ -38,16 +41,16 @@ describe.skipIf(!up)('Prisma adapter-pg over cistern/pg Pool', () => {
     } as never);
     expect(result.columnNames).toEqual(['n', 's']);
     expect(result.rows).toEqual([[5, 'five']]);
-    await adapter.executeRaw({ sql: 'delete from pgd_prisma', args: [], argTypes: [] } as never);
+    await adapter.executeRaw({ sql: `delete from ${TABLE}`, args: [], argTypes: [] } as never);
 
     const tx = await adapter.startTransaction();
     await tx.executeRaw({
-      sql: 'insert into pgd_prisma values ($1, $2)',
+      sql: `insert into ${TABLE} values ($1, $2)`,
       args: [1, 'rolled back'],
       argTypes: [INT, TEXT],
     } as never);
     const inside = await tx.queryRaw({
-      sql: 'select count(*)::int as n from pgd_prisma',
+      sql: `select count(*)::int as n from ${TABLE}`,
       args: [],
       argTypes: [],
     } as never);
@@ -58,14 +61,14 @@ describe.skipIf(!up)('Prisma adapter-pg over cistern/pg Pool', () => {
     // a transaction whose client is released while still open (no ROLLBACK sent): cistern's reset rolls it back
     const tx2 = await adapter.startTransaction();
     await tx2.executeRaw({
-      sql: 'insert into pgd_prisma values ($1, $2)',
+      sql: `insert into ${TABLE} values ($1, $2)`,
       args: [2, 'left open'],
       argTypes: [INT, TEXT],
     } as never);
     await tx2.rollback();
 
     const after = await adapter.queryRaw({
-      sql: 'select count(*)::int as n from pgd_prisma',
+      sql: `select count(*)::int as n from ${TABLE}`,
       args: [],
       argTypes: [],
     } as never);

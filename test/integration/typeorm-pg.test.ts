@@ -16,9 +16,11 @@ interface Item {
   id: number;
   name: string;
 }
+// one table per process: the Node 24 and Node 20 suites run side by side on one server
+const TABLE = `pgd_typeorm_${process.pid}`;
 const ItemSchema = new EntitySchema<Item>({
   name: 'PgdTypeormItem',
-  tableName: 'pgd_typeorm',
+  tableName: TABLE,
   columns: { id: { type: Number, primary: true }, name: { type: String } },
 });
 
@@ -43,7 +45,7 @@ describe.skipIf(!up)('TypeORM over cistern/pg Pool (driver option)', () => {
   });
   afterAll(async () => {
     if (source.isInitialized) {
-      await source.query('drop table if exists pgd_typeorm').catch(() => {});
+      await source.query(`drop table if exists ${TABLE}`).catch(() => {});
       await source.destroy();
     }
     await admin.end({ timeout: 1 });
