@@ -110,15 +110,17 @@ describe.skipIf(!up)('pg driver', () => {
 
   it('transactions: commit, rollback, isolation and read only', async () => {
     const pool = createPool(pg(PG_URL), { telemetry: false, size: 2 });
+    // one table per process: the Node 24 and Node 20 suites run side by side on one server
+    const table = `pgd_tx_${process.pid}`;
     try {
-      await pool.use((c) => c.query('create table if not exists pgd_tx (id int primary key, v text)'));
-      await pool.use((c) => c.query('delete from pgd_tx'));
+      await pool.use((c) => c.query(`create table if not exists ${table} (id int primary key, v text)`));
+      await pool.use((c) => c.query(`delete from ${table}`));
       await pool.transaction(async (tx) => {
-        await tx.query('insert into pgd_tx values ($1, $2)', [1, 'kept']);
+        await tx.query(`insert into ${table} values ($1, $2)`, [1, 'kept']);
       });
       await expect(
         pool.transaction(async (tx) => {
-          await tx.query('insert into pgd_tx values ($1, $2)', [2, 'rolled back']);
+          await tx.query(`insert into ${table} values ($1, $2)`, [2, 'rolled back']);
           throw new Error('pgd: roll back');
         }),
       ).rejects.toThrow('pgd: roll back');
@@ -128,13 +130,13 @@ describe.skipIf(!up)('pg driver', () => {
       );
       expect(level).toBe('serializable');
       const readOnly = await pool
-        .transaction((tx) => tx.query('insert into pgd_tx values (3, $1)', ['x']), { readOnly: true })
+        .transaction((tx) => tx.query(`insert into ${table} values (3, $1)`, ['x']), { readOnly: true })
         .catch((e: { code?: string }) => e.code);
       expect(readOnly).toBe('25006');
-      const { rows } = await pool.use((c) => c.query('select id from pgd_tx order by id'));
+      const { rows } = await pool.use((c) => c.query(`select id from ${table} order by id`));
       expect(rows).toEqual([{ id: 1 }]);
     } finally {
-      await pool.use((c) => c.query('drop table if exists pgd_tx')).catch(() => {});
+      await pool.use((c) => c.query(`drop table if exists ${table}`)).catch(() => {});
       await pool.close();
     }
   });
