@@ -53,6 +53,38 @@ describe('TransactionStatus (ReadyForQuery framing)', () => {
     );
   });
 
+  it('a length below 4 (not PostgreSQL framing) leaves the status unknown until restart, and never loops', () => {
+    const s = new TransactionStatus();
+    s.onData(ready('I'));
+    expect(s.inTransaction).toBe(false);
+    // a message whose length field is 0xffffffff (-1 as an int32) and one of 0
+    s.onData(Buffer.from([0x44, 0xff, 0xff, 0xff, 0xff, 0x49, 0x5a, 0, 0, 0, 5, 0x49]));
+    expect(s.inTransaction).toBe(true);
+    s.onData(ready('I'));
+    expect(s.inTransaction).toBe(true);
+    s.restart();
+    s.onData(Buffer.concat([dataRow('x'), ready('I')]));
+    expect(s.inTransaction).toBe(false);
+    s.onData(Buffer.from([0x44, 0, 0, 0, 0, 0x5a, 0, 0, 0, 5, 0x49]));
+    expect(s.inTransaction).toBe(true);
+  });
+
+  it('follows a long stream of rows cut into chunks of every size', () => {
+    const rows = Array.from({ length: 100 }, (_, i) => dataRow(String(i)));
+    const stream = Buffer.concat([ready('T'), ...rows, complete('SELECT 100'), ready('E'), ...rows, ready('T')]);
+    for (let size = 1; size <= 40; size++) {
+      const s = new TransactionStatus();
+      const seen: number[] = [];
+      for (let from = 0; from < stream.length; from += size) {
+        s.onData(stream.subarray(from, from + size));
+        seen.push(s.status);
+      }
+      expect(String.fromCharCode(s.status)).toBe('T');
+      // the 'E' in the middle was seen at some point
+      expect(seen).toContain(69);
+    }
+  });
+
   it('every byte in its own chunk still ends on the right status', () => {
     const stream = Buffer.concat([ready('T'), dataRow('hello'), complete('COMMIT'), ready('I')]);
     const s = new TransactionStatus();
