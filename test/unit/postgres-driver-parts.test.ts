@@ -71,7 +71,14 @@ describe('TransactionStatus (ReadyForQuery framing)', () => {
 
   it('follows a long stream of rows cut into chunks of every size', () => {
     const rows = Array.from({ length: 100 }, (_, i) => dataRow(String(i)));
-    const stream = Buffer.concat([ready('T'), ...rows, complete('SELECT 100'), ready('E'), ...rows, ready('T')]);
+    const stream = Buffer.concat([
+      ready('T'),
+      ...rows,
+      complete('SELECT 100'),
+      ready('E'),
+      ...rows,
+      ready('T'),
+    ]);
     for (let size = 1; size <= 40; size++) {
       const s = new TransactionStatus();
       const seen: number[] = [];
