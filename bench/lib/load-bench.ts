@@ -65,9 +65,17 @@ export function loadBench<Q>(spec: LoadBenchSpec<Q>): IsolatedBench {
       const opened = await subject.open(ctx.data);
       try {
         const describe = `${subjectName} ${Object.values(c.params).join(' ')}`;
+        // The full collection comes before the warm-up, not between it and the measurement:
+        // on Node 20 (V8 11.3), a full GC while no query is in flight sent V8 into a loop of
+        // aborted optimizations of postgres.js 4's `Query` ("dependency change", ~24/s for as
+        // long as the process ran) for some callers of `sql` (cistern's `use`: 59-78 in 3 s,
+        // +20-30 % CPU per query; the bare free list: 2, or 71 once its caller read one
+        // global property). Measured after such a GC, the table showed that V8 state, not
+        // the pools. A GC before the warm-up started no loop (0 aborts after the warm-up).
+        // docs/architecture.md ("postgres.js's `Query` and V8").
+        getGc()();
         ctx.progress('warming up');
         await closedLoop(lc.callers, spec.warmMs(ctx.quick), (i) => opened.query(lc.query, i), describe);
-        getGc()();
         ctx.progress('measuring');
         const cpu0 = process.cpuUsage();
         const before = performance.now();

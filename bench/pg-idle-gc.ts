@@ -1,0 +1,121 @@
+/**
+ * postgres.js's `Query` and V8 (docs/architecture.md, "postgres.js's `Query` and V8"):
+ * each subject runs in a fresh child process (`--trace-opt`), 10 callers of `SELECT 1`
+ * on 10 connections, warms up for 1 s, then either goes on at once or first lets every
+ * caller finish and runs a full GC (idle), and measures. Prints, per subject and mode,
+ * how many times V8 aborted optimizing postgres.js's `Query` while measuring (TurboFan on
+ * Node 20, Maglev or TurboFan on Node 24) and the CPU per query. Indicative, on the real PostgreSQL (PG_URL); not part of `npm run bench`.
+ *
+ *   node --import tsx bench/pg-idle-gc.ts [seconds=3]       (NODE=/path/to/node for another Node)
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import postgresjs from 'postgres';
+import { postgres } from '../src/drivers/postgres/index.js';
+import { createPool } from '../src/index.js';
+import { freeListUse } from './lib/free-list.js';
+
+const URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SUBJECTS = ['free list', 'cistern use', 'postgres.js pool'] as const;
+type Subject = (typeof SUBJECTS)[number];
+const MARK = 'MEASURING';
+
+type Tagged = (strings: TemplateStringsArray) => PromiseLike<unknown>;
+
+async function open(
+  subject: Subject,
+): Promise<{ query: () => PromiseLike<unknown>; close: () => Promise<unknown> }> {
+  if (subject === 'free list') {
+    const all = Array.from({ length: 10 }, () => postgresjs(URL, { max: 1, onnotice: () => {} }));
+    await Promise.all(all.map((sql) => sql`select 1`));
+    const use = freeListUse(all);
+    return {
+      query: () => use((sql) => (sql as unknown as Tagged)`select 1`),
+      close: () => Promise.all(all.map((s) => s.end())),
+    };
+  }
+  if (subject === 'postgres.js pool') {
+    const sql = postgresjs(URL, { max: 10, onnotice: () => {} });
+    await Promise.all(Array.from({ length: 10 }, () => sql`select pg_sleep(0.01)`));
+    return { query: () => sql`select 1`, close: () => sql.end() };
+  }
+  const pool = createPool(postgres(URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
+  await pool.ready();
+  return { query: () => pool.use((c) => (c.sql as unknown as Tagged)`select 1`), close: () => pool.close() };
+}
+
+async function load(query: () => PromiseLike<unknown>, ms: number): Promise<number> {
+  let n = 0;
+  const end = Date.now() + ms;
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (Date.now() < end) {
+        await query();
+        n++;
+      }
+    }),
+  );
+  return n;
+}
+
+async function child(subject: Subject, idleGc: boolean, seconds: number): Promise<void> {
+  const opened = await open(subject);
+  await load(opened.query, 1000);
+  // every caller has finished: nothing is in flight
+  if (idleGc) (globalThis as { gc?: () => void }).gc!();
+  console.log(MARK);
+  const cpu0 = process.cpuUsage();
+  const n = await load(opened.query, seconds * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ n, cpuUs: (cpu.user + cpu.system) / n }));
+  await opened.close();
+}
+
+function parent(seconds: number): void {
+  const node = process.env.NODE ?? process.execPath;
+  const self = fileURLToPath(import.meta.url);
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  console.log(
+    `node ${version}, 10 callers, SELECT 1, 10 connections, ${seconds} s measured after 1 s of warm-up`,
+  );
+  for (const idle of [false, true]) {
+    for (const subject of SUBJECTS) {
+      const out = execFileSync(
+        node,
+        [
+          '--expose-gc',
+          '--trace-opt',
+          '--import',
+          'tsx',
+          self,
+          'child',
+          subject,
+          idle ? '1' : '0',
+          String(seconds),
+        ],
+        { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+      );
+      const measured = out.slice(out.indexOf(MARK));
+      const aborts = measured
+        .split('\n')
+        .filter((l) => /aborted (optimizing|compiling) .*<JSFunction Query /.test(l)).length;
+      const result = JSON.parse(measured.split('\n').find((l) => l.startsWith('{"n"'))!) as {
+        n: number;
+        cpuUs: number;
+      };
+      console.log(
+        `${(idle ? 'after an idle full GC' : 'no GC').padEnd(22)} ${subject.padEnd(17)} Query aborts ${String(aborts).padStart(3)}  ${result.cpuUs.toFixed(1)} µs CPU/query  ${Math.round(result.n / seconds).toLocaleString('en')} q/s`,
+      );
+    }
+  }
+}
+
+const [mode, subject, idle, secs] = process.argv.slice(2);
+if (mode === 'child') {
+  child(subject as Subject, idle === '1', Number(secs)).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  parent(Number(process.argv[2] ?? 3));
+}
