@@ -24,6 +24,7 @@ import { observedSql, sqlNow } from './observed-sql.js';
 import { describeError } from './postgres-errors.js';
 import {
   createSql,
+  fastenQueryClass,
   type ParsedOptions,
   type PendingQuery,
   postgresMajor,
@@ -253,7 +254,9 @@ export class PostgresConnection implements PgConnection {
       if (Number.isFinite(ctx.timeoutMs) && ctx.timeoutMs <= MAX_TIMER_MS) {
         timer = setTimeout(() => fail(timeoutError(ctx.timeoutMs)), Math.max(0, ctx.timeoutMs));
       }
-      (this.raw.unsafe(check ? SESSION_ATTRIBUTES : 'select 1') as PendingQuery).then((result: RowList) => {
+      const first = this.raw.unsafe(check ? SESSION_ATTRIBUTES : 'select 1') as PendingQuery;
+      fastenQueryClass(first);
+      first.then((result: RowList) => {
         if (settled) return;
         settled = true;
         cleanup();

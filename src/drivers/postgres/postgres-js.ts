@@ -69,3 +69,38 @@ export function createSql(url: string | undefined, options: PostgresJsOptions): 
 export function parsedOptions(sql: Sql): ParsedOptions {
   return sql.options as unknown as ParsedOptions;
 }
+
+/** The query classes already given fast properties (one per postgres.js copy loaded). */
+const fastened = new WeakSet<object>();
+
+/**
+ * Give the class of postgres.js's query objects (`Query`) fast properties, once per class.
+ *
+ * Why: `Query` extends `Promise` and has a static `[Symbol.species]` getter, a computed
+ * static member, so V8 creates the class's constructor function with dictionary-mode
+ * properties and leaves it so. Optimizing a derived constructor (its `super()` call) makes
+ * V8 depend on the stability of that function's map, which a dictionary map never has:
+ * every optimization of `Query` was thrown away at commit ("Bailed out due to dependency
+ * change"; TurboFan on Node 20, Maglev on Node 24), tens of times a second, and `Query` ran
+ * unoptimized wherever it was not inlined into its caller: up to 20-30 % more CPU per query
+ * (issue 11; docs/architecture.md, "postgres.js's `Query` and V8").
+ *
+ * How: the old trick for fast properties (Bluebird's `toFastProperties`): an object becomes
+ * a prototype, and a property load that misses walks through it, so V8 migrates it to fast
+ * properties. Nothing observable changes: no property of the class is read or written.
+ */
+export function fastenQueryClass(query: unknown): void {
+  if (typeof query !== 'object' || query === null) return;
+  const Class = (Object.getPrototypeOf(query) as { constructor?: unknown } | null)?.constructor;
+  if (typeof Class !== 'function' || fastened.has(Class)) return;
+  fastened.add(Class);
+  function Probe(): void {}
+  Probe.prototype = Class;
+  const probe: object = new (Probe as unknown as new () => object)();
+  // a load inside a function, missed a few times: the IC makes the prototypes on its path fast
+  for (let i = 0; i < 10; i++) missingProperty(probe);
+}
+
+function missingProperty(o: object): unknown {
+  return (o as { cisternNoSuchProperty?: unknown }).cisternNoSuchProperty;
+}
