@@ -1,10 +1,14 @@
 /**
  * postgres.js's `Query` and V8 (docs/architecture.md, "postgres.js's `Query` and V8"):
- * each subject runs in a fresh child process (`--trace-opt`), 10 callers of `SELECT 1`
- * on 10 connections, warms up for 1 s, then either goes on at once or first lets every
- * caller finish and runs a full GC (idle), and measures. Prints, per subject and mode,
- * how many times V8 aborted optimizing postgres.js's `Query` while measuring (TurboFan on
- * Node 20, Maglev or TurboFan on Node 24) and the CPU per query. Indicative, on the real PostgreSQL (PG_URL); not part of `npm run bench`.
+ * how often V8 throws away its optimizations of `Query`, with and without a full GC
+ * while idle (the cistern driver makes the class optimizable; the free list and
+ * postgres.js's own pool show the unfixed class). Each subject runs in a fresh child
+ * process (`--trace-opt`), 10 callers of `SELECT 1` on 10 connections, warms up for 1 s,
+ * then either goes on at once or first lets every caller finish and runs a full GC
+ * (idle), and measures. Prints, per subject and mode, how many times V8 aborted
+ * optimizing `Query` while measuring (TurboFan on Node 20, Maglev or TurboFan on Node 24)
+ * and the CPU per query. Indicative, on the real PostgreSQL (PG_URL); not part of
+ * `npm run bench`.
  *
  *   node --import tsx bench/pg-idle-gc.ts [seconds=3]       (NODE=/path/to/node for another Node)
  */

@@ -15,10 +15,11 @@
  * inlined into `runLoan` (src/pool/loans.ts, where cistern calls `fn`): the structure
  * that keeps the budget free was undone. Needs PostgreSQL (PG_URL).
  *
- * Measured 2026-12-07 (2 cores): Node 24.22 aborted once per mode, `acquire` included;
- * Node 20.20 still aborted `Query` 27x per `use` mode after `runLoan` was optimized with
- * `Query` inlined (a caller that V8 did not show), and 8-33x with `acquire` + `release`,
- * whose take path (`#takeReadyIdle`, `#checkout`) is still inlined into the caller.
+ * Measured 2026-12-07 (2 cores), before the driver made postgres.js's `Query` class
+ * optimizable (docs/architecture.md, "postgres.js's `Query` and V8"): Node 20.20 aborted
+ * `Query` 27x per `use` mode and 8-33x with `acquire` + `release`; every one of those was
+ * that class, which V8 could not optimize at all (Maglev's aborts on Node 24 were not
+ * counted here then; they are now).
  *
  *   node --import tsx bench/use-inlining.ts [queries per pool = 8000]
  */
@@ -83,7 +84,8 @@ function parent(queries: number): void {
         throw new Error(`child ${mode} ${callers} exited ${run.status}`);
       }
       const trace = run.stdout;
-      const aborts = (trace.match(/aborted optimizing [^\n]*<JSFunction (Query|sql) /g) ?? []).length;
+      const aborts = (trace.match(/aborted (optimizing|compiling) [^\n]*<JSFunction (Query|sql) /g) ?? [])
+        .length;
       const into = new Map<string, number>();
       for (const m of trace.matchAll(
         /Inlining [^\n]*<SharedFunctionInfo Query>[^\n]* into [^\n]*<SharedFunctionInfo ([^>]*)>/g,

@@ -66,13 +66,10 @@ export function loadBench<Q>(spec: LoadBenchSpec<Q>): IsolatedBench {
       try {
         const describe = `${subjectName} ${Object.values(c.params).join(' ')}`;
         // The full collection comes before the warm-up, not between it and the measurement:
-        // on Node 20 (V8 11.3), a full GC while no query is in flight sent V8 into a loop of
-        // aborted optimizations of postgres.js 4's `Query` ("dependency change", ~24/s for as
-        // long as the process ran) for some callers of `sql` (cistern's `use`: 59-78 in 3 s,
-        // +20-30 % CPU per query; the bare free list: 2, or 71 once its caller read one
-        // global property). Measured after such a GC, the table showed that V8 state, not
-        // the pools. A GC before the warm-up started no loop (0 aborts after the warm-up).
-        // docs/architecture.md ("postgres.js's `Query` and V8").
+        // V8 state that a GC with nothing in flight leaves behind is then re-warmed under load
+        // before anything is measured. Measured after such a GC, the table once showed a V8
+        // pathology instead of the pools (postgres.js's Query, which V8 could not optimize:
+        // docs/architecture.md, "postgres.js's `Query` and V8").
         getGc()();
         ctx.progress('warming up');
         await closedLoop(lc.callers, spec.warmMs(ctx.quick), (i) => opened.query(lc.query, i), describe);
