@@ -17,9 +17,12 @@ import { fileURLToPath } from 'node:url';
 import postgresjs from 'postgres';
 import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool } from '../src/index.js';
+import { PG_URL as URL } from '../test/support/servers.js';
+import { closedLoop } from './lib/closed-loop.js';
 import { freeListUse } from './lib/free-list.js';
+import { getGc } from './lib/gc.js';
 
-const URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CALLERS = 10;
 const SUBJECTS = ['free list', 'cistern use', 'postgres.js pool'] as const;
 type Subject = (typeof SUBJECTS)[number];
 const MARK = 'MEASURING';
@@ -48,29 +51,16 @@ async function open(
   return { query: () => pool.use((c) => (c.sql as unknown as Tagged)`select 1`), close: () => pool.close() };
 }
 
-async function load(query: () => PromiseLike<unknown>, ms: number): Promise<number> {
-  let n = 0;
-  const end = Date.now() + ms;
-  await Promise.all(
-    Array.from({ length: 10 }, async () => {
-      while (Date.now() < end) {
-        await query();
-        n++;
-      }
-    }),
-  );
-  return n;
-}
-
 async function child(subject: Subject, idleGc: boolean, seconds: number): Promise<void> {
   const opened = await open(subject);
-  await load(opened.query, 1000);
+  await closedLoop(CALLERS, 1000, opened.query, subject);
   // every caller has finished: nothing is in flight
-  if (idleGc) (globalThis as { gc?: () => void }).gc!();
+  if (idleGc) getGc()();
   console.log(MARK);
   const cpu0 = process.cpuUsage();
-  const n = await load(opened.query, seconds * 1000);
+  const { opsPerSec } = await closedLoop(CALLERS, seconds * 1000, opened.query, subject);
   const cpu = process.cpuUsage(cpu0);
+  const n = opsPerSec * seconds;
   console.log(JSON.stringify({ n, cpuUs: (cpu.user + cpu.system) / n }));
   await opened.close();
 }
@@ -80,7 +70,7 @@ function parent(seconds: number): void {
   const self = fileURLToPath(import.meta.url);
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
   console.log(
-    `node ${version}, 10 callers, SELECT 1, 10 connections, ${seconds} s measured after 1 s of warm-up`,
+    `node ${version}, ${CALLERS} callers, SELECT 1, 10 connections, ${seconds} s measured after 1 s of warm-up`,
   );
   for (const idle of [false, true]) {
     for (const subject of SUBJECTS) {
