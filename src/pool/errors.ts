@@ -3,6 +3,8 @@
  * and a `Symbol.for` brand so `isPoolError` works across two installed copies.
  */
 
+import type { DriverTarget } from './driver.js';
+
 const BRAND = Symbol.for('cistern.PoolError');
 
 export type PoolErrorCode =
@@ -103,4 +105,68 @@ export function maskUrl(url: string): string {
   return url
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[^@/?#]*@/gi, '$1:***@')
     .replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
+}
+
+/** The message of an error, or the thrown value as text. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** What a pool connects to, for messages: `postgresql at host:port/db`, or the pool's name. */
+export function targetText(target: DriverTarget, poolName: string): string {
+  if (target.host === undefined) return `pool '${poolName}'`;
+  const port = target.port === undefined ? '' : `:${target.port}`;
+  return `${target.system} at ${target.host}${port}${target.database ? `/${target.database}` : ''}`;
+}
+
+/** A failed connect as a `ConnectError` (a cistern error passes as it is); any password in the text masked. */
+export function connectError(raw: unknown, target: DriverTarget, poolName: string): PoolError {
+  if (isPoolError(raw)) return raw;
+  return new ConnectError(
+    `could not connect to ${targetText(target, poolName)}: ${maskUrl(errorMessage(raw))}`,
+    {
+      cause: raw,
+    },
+  );
+}
+
+/** A hand-back of a connection that is not checked out (`release`, `invalidate`). */
+export function misuseError(
+  method: string,
+  poolName: string,
+  connectionId: number | undefined,
+): PoolMisuseError {
+  if (connectionId === undefined) {
+    return new PoolMisuseError(
+      `${method}(): this connection is not checked out from pool '${poolName}' ` +
+        '(it belongs to another pool, was already closed, or was released twice)',
+    );
+  }
+  return new PoolMisuseError(
+    `${method}(): connection ${connectionId} of pool '${poolName}' is not checked out (was it released twice?)`,
+  );
+}
+
+/** What a caller that waited `timeoutMs` in vain is told; `cause` is the last connect error. */
+export function waitTimeoutError(
+  poolName: string,
+  timeoutMs: number,
+  counts: { size: number; max: number; used: number; waiting: number },
+  lastConnectError: unknown,
+): PoolTimeoutError {
+  return new PoolTimeoutError(
+    `timed out after ${timeoutMs} ms waiting for a connection from pool '${poolName}' ` +
+      `(size ${counts.size}, max ${counts.max}, in use ${counts.used}, waiting ${counts.waiting})` +
+      (lastConnectError === undefined ? '' : `; last connect error: ${errorMessage(lastConnectError)}`),
+    lastConnectError === undefined ? undefined : { cause: lastConnectError },
+  );
+}
+
+/** The stack of the caller of `acquire`, for leak reports (`leakTimeoutMs`). */
+export function captureStack(): string {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, captureStack);
+  // the header is 'Error' or, under a custom prepareStackTrace (source-map-support, vitest), 'Error: '
+  return (holder.stack ?? '').replace(/^Error[^\n]*\n/, 'acquired at:\n');
 }

@@ -5,7 +5,7 @@
  */
 import type { DriverTarget } from './driver.js';
 import { PoolConfigError } from './errors.js';
-import type { PoolOptions, ResolvedPoolOptions } from './types.js';
+import type { AcquireOptions, CloseOptions, PoolOptions, ResolvedPoolOptions } from './types.js';
 
 export const DEFAULTS: Omit<ResolvedPoolOptions, 'name'> = {
   size: 5,
@@ -206,4 +206,43 @@ export function resolveOptions(options: PoolOptions | undefined, target: DriverT
     telemetry,
     allowExitOnIdle,
   };
+}
+
+/**
+ * The timeout of an `acquire` that passed options (`defaultMs` when it names none), or
+ * the error for a bad option. Checked before the waiter is queued: a throw after that
+ * left a ghost waiter that took a connection.
+ */
+export function acquireTimeoutOf(options: AcquireOptions, defaultMs: number): number | PoolConfigError {
+  let timeoutMs = defaultMs;
+  if (options.timeoutMs !== undefined && options.timeoutMs !== timeoutMs) {
+    const t = options.timeoutMs;
+    if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
+      return new PoolConfigError(
+        'timeoutMs',
+        `invalid acquire option timeoutMs: got ${String(t)}, expected a number >= 0 or Infinity`,
+      );
+    }
+    timeoutMs = t;
+  }
+  const signal = options.signal;
+  if (
+    signal !== undefined &&
+    typeof (signal as Partial<AbortSignal> | null)?.addEventListener !== 'function'
+  ) {
+    return new PoolConfigError('signal', 'invalid acquire option signal: expected an AbortSignal');
+  }
+  return timeoutMs;
+}
+
+/** `close()`'s grace period (default 30 s), or the error for a bad option. */
+export function closeTimeoutOf(options: CloseOptions | undefined): number | PoolConfigError {
+  const timeoutMs = options?.timeoutMs ?? 30_000;
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    return new PoolConfigError(
+      'timeoutMs',
+      `invalid close option timeoutMs: got ${String(timeoutMs)}, expected a number >= 0 or Infinity`,
+    );
+  }
+  return timeoutMs;
 }

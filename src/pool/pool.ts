@@ -31,29 +31,24 @@ import {
 } from './connection-record.js';
 import { Deque } from './deque.js';
 import type { Driver } from './driver.js';
-import {
-  checkDriver,
-  DriverCalls,
-  errorMessage,
-  RESET_DONE,
-  RESET_THREW,
-  timerDelay,
-} from './driver-calls.js';
+import { checkDriver, DriverCalls, RESET_DONE, RESET_THREW, timerDelay } from './driver-calls.js';
 import { PoolEmitter } from './emitter.js';
 import {
   abortReason,
   ConnectError,
-  isPoolError,
-  maskUrl,
+  captureStack,
+  connectError,
+  misuseError,
   PoolClosedError,
   PoolConfigError,
-  PoolMisuseError,
   PoolQueueFullError,
-  PoolTimeoutError,
+  type PoolTimeoutError,
+  targetText,
+  waitTimeoutError,
 } from './errors.js';
 import { Housekeeper } from './housekeeping.js';
 import { type LoanHandle, transaction, use } from './loans.js';
-import { resolveOptions } from './options.js';
+import { acquireTimeoutOf, closeTimeoutOf, resolveOptions } from './options.js';
 import type {
   AcquireOptions,
   CheckoutFailedReason,
@@ -308,7 +303,7 @@ export class Pool<C> extends PoolEmitter {
     let timeoutMs = this.options.acquireTimeoutMs;
     let signal: AbortSignal | undefined;
     if (options !== undefined) {
-      const checked = this.#waitOptions(options);
+      const checked = acquireTimeoutOf(options, timeoutMs);
       if (checked instanceof PoolConfigError) return Promise.reject(checked);
       timeoutMs = checked;
       signal = options.signal;
@@ -329,32 +324,6 @@ export class Pool<C> extends PoolEmitter {
     );
   }
 
-  /**
-   * The timeout of a caller that passed options, or the error for a bad option. Checked
-   * before the waiter is queued: a throw after that left a ghost waiter that took a connection.
-   */
-  #waitOptions(options: AcquireOptions): number | PoolConfigError {
-    let timeoutMs = this.options.acquireTimeoutMs;
-    if (options.timeoutMs !== undefined && options.timeoutMs !== timeoutMs) {
-      const t = options.timeoutMs;
-      if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
-        return new PoolConfigError(
-          'timeoutMs',
-          `invalid acquire option timeoutMs: got ${String(t)}, expected a number >= 0 or Infinity`,
-        );
-      }
-      timeoutMs = t;
-    }
-    const signal = options.signal;
-    if (
-      signal !== undefined &&
-      typeof (signal as Partial<AbortSignal> | null)?.addEventListener !== 'function'
-    ) {
-      return new PoolConfigError('signal', 'invalid acquire option signal: expected an AbortSignal');
-    }
-    return timeoutMs;
-  }
-
   /** Give the longest waiter `rec`; false when nobody waits. */
   #handToWaiter(rec: Conn<C>): boolean {
     const w = this.#queue.take();
@@ -365,13 +334,8 @@ export class Pool<C> extends PoolEmitter {
   }
 
   #timeoutError(waiter: Waiter<C>): PoolTimeoutError {
-    const cause = this.#lastConnectError;
-    return new PoolTimeoutError(
-      `timed out after ${waiter.timeoutMs} ms waiting for a connection from pool '${this.name}' ` +
-        `(size ${this.#size}, max ${this.#max}, in use ${this.#n[USED]}, waiting ${this.#queue.length})` +
-        (cause === undefined ? '' : `; last connect error: ${errorMessage(cause)}`),
-      cause === undefined ? undefined : { cause },
-    );
+    const counts = { size: this.#size, max: this.#max, used: this.#n[USED], waiting: this.#queue.length };
+    return waitTimeoutError(this.name, waiter.timeoutMs, counts, this.#lastConnectError);
   }
 
   // ---------------------------------------------------------------- the pump
@@ -469,7 +433,7 @@ export class Pool<C> extends PoolEmitter {
       },
       () =>
         new ConnectError(
-          `connecting to ${this.#targetText()} timed out after ${timeoutMs} ms (connectTimeoutMs)`,
+          `connecting to ${targetText(this.driver.target, this.name)} timed out after ${timeoutMs} ms (connectTimeoutMs)`,
         ),
       (error, conn) => {
         const durationMs = preciseNow() - started;
@@ -517,11 +481,7 @@ export class Pool<C> extends PoolEmitter {
   }
 
   #connectFailed(raw: unknown, durationMs: number, round: number): void {
-    const error = isPoolError(raw)
-      ? raw
-      : new ConnectError(`could not connect to ${this.#targetText()}: ${maskUrl(errorMessage(raw))}`, {
-          cause: raw,
-        });
+    const error = connectError(raw, this.driver.target, this.name);
     this.#lastConnectError = error;
     if (this.watched('connectFailed')) this.emit('connectFailed', { error, durationMs });
     for (const r of this.#ready.splice(0)) r.reject(error);
@@ -533,12 +493,6 @@ export class Pool<C> extends PoolEmitter {
     // back off once per round (100 ms doubling to 2 s, jittered), not once per failed connect
     this.#backoff.failed(round, this.#queue.length > 0);
     this.#pump();
-  }
-
-  #targetText(): string {
-    const t = this.driver.target;
-    if (t.host === undefined) return `pool '${this.name}'`;
-    return `${t.system} at ${t.host}${t.port === undefined ? '' : `:${t.port}`}${t.database ? `/${t.database}` : ''}`;
   }
 
   // ---------------------------------------------------------------- pings
@@ -589,19 +543,7 @@ export class Pool<C> extends PoolEmitter {
       this.#records.delete(conn);
       return undefined;
     }
-    throw this.#misuse(method, rec);
-  }
-
-  #misuse(method: string, rec: Conn<C> | undefined): PoolMisuseError {
-    if (rec === undefined) {
-      return new PoolMisuseError(
-        `${method}(): this connection is not checked out from pool '${this.name}' ` +
-          '(it belongs to another pool, was already closed, or was released twice)',
-      );
-    }
-    return new PoolMisuseError(
-      `${method}(): connection ${rec.id} of pool '${this.name}' is not checked out (was it released twice?)`,
-    );
+    throw misuseError(method, this.name, rec?.id);
   }
 
   /**
@@ -612,7 +554,7 @@ export class Pool<C> extends PoolEmitter {
    * One method on purpose, check-in included: V8 never inlines a function of more than
    * 460 bytes of bytecode, and inlined here the check-in took the inlining budget of the
    * caller's function (`runLoan` in loans.ts, or the caller's own code around `release`), so
-   * the query next to it ran unoptimized (postgres.js's `sql` and `Query`: issue 11).
+   * the query next to it ran unoptimized (postgres.js's `sql` and `Query`; bench/use-inlining.ts checks it).
    */
   #finish(rec: Conn<C>, checkout: number, error: unknown): void {
     if (rec.state !== USED || rec.uses !== checkout) return;
@@ -782,15 +724,8 @@ export class Pool<C> extends PoolEmitter {
    */
   close(options?: CloseOptions): Promise<void> {
     if (this.#closePromise !== undefined) return this.#closePromise;
-    const timeoutMs = options?.timeoutMs ?? 30_000;
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(
-        new PoolConfigError(
-          'timeoutMs',
-          `invalid close option timeoutMs: got ${String(timeoutMs)}, expected a number >= 0 or Infinity`,
-        ),
-      );
-    }
+    const timeoutMs = closeTimeoutOf(options);
+    if (timeoutMs instanceof PoolConfigError) return Promise.reject(timeoutMs);
     this.#closed = true;
     this.#stopTimers();
     this.#queue.giveUpAll(
@@ -892,11 +827,4 @@ export class Pool<C> extends PoolEmitter {
   get closed(): boolean {
     return this.#closed;
   }
-}
-
-function captureStack(): string {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, captureStack);
-  // the header is 'Error' or, under a custom prepareStackTrace (source-map-support, vitest), 'Error: '
-  return (holder.stack ?? '').replace(/^Error[^\n]*\n/, 'acquired at:\n');
 }
