@@ -1,31 +1,11 @@
 /**
- * cistern: the public surface of the core. `createPool` composes the generic
- * core (src/pool, free of OpenTelemetry) with telemetry when
+ * cistern: the public surface of the core. `createPool` (create-pool.ts) composes the
+ * generic core (src/pool, free of OpenTelemetry) with telemetry when
  * `@opentelemetry/api` is installed; without it the pool works the same.
  */
 
 import { Cluster, type ClusterOptions } from './cluster/index.js';
-import { composeInstrumentation } from './diagnostics/compose.js';
-import { instrumentDiagnostics } from './diagnostics/instrument-diagnostics.js';
-import { loadTelemetry } from './load-telemetry.js';
-import type { Driver } from './pool/driver.js';
-import { Pool } from './pool/pool.js';
-import type { PoolInstrumentation, PoolOptions } from './pool/types.js';
-
-// Loaded synchronously (no top-level await, so `require('cistern')` works);
-// undefined when the optional peer `@opentelemetry/api` is not installed.
-const instrumenter = loadTelemetry();
-
-/** Create a pool of `driver` connections. Options are validated; an invalid one throws `PoolConfigError`. */
-export function createPool<C>(driver: Driver<C>, options?: PoolOptions): Pool<C> {
-  return new Pool(driver, options, instrument);
-}
-
-/** OpenTelemetry (when installed) and diagnostics_channel, composed; neither is built for `telemetry: false`. */
-function instrument(pool: Pool<any>): PoolInstrumentation | undefined {
-  const channels = instrumentDiagnostics(pool);
-  return composeInstrumentation(instrumenter?.(pool), channels);
-}
+import { createPool } from './create-pool.js';
 
 export {
   formatQueryLine,
@@ -40,6 +20,7 @@ export {
   TRANSACTION_CHANNEL,
   type TransactionMessage,
 } from './diagnostics/index.js';
+export { createPool };
 /** Create a cluster: one pool per host, writes to the primary, `read` to replicas (see README "Clusters"). */
 export function createCluster<C>(options: ClusterOptions<C>): Cluster<C> {
   return new Cluster(options, createPool);

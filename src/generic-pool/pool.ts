@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { createPool as createCorePool, fromFactory } from '../index.js';
+import { createPool as createCorePool } from '../create-pool.js';
 import { now } from '../pool/clock.js';
 import { isPoolError, PoolClosedError, PoolMisuseError, PoolQueueFullError } from '../pool/errors.js';
+import { fromFactory } from '../pool/from-factory.js';
 import { resolveOptions } from '../pool/options.js';
 import type { Pool as CorePool } from '../pool/pool.js';
 import type { PoolOptions } from '../pool/types.js';

@@ -9,7 +9,7 @@
  * every deliberate difference.
  */
 import { EventEmitter } from 'node:events';
-import { createPool } from '../../index.js';
+import { createPool } from '../../create-pool.js';
 import { ConnectError, isPoolError, maskUrl, PoolMisuseError } from '../../pool/errors.js';
 import type { Pool as CorePool } from '../../pool/pool.js';
 import { callbackQuery, type PgConnection, type PgHooks } from './pg-connection.js';
