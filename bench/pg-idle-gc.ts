@@ -1,5 +1,5 @@
 /**
- * postgres.js's `Query` and V8 (docs/architecture.md, "postgres.js's `Query` and V8"):
+ * postgres.js's `Query` and V8 (docs/postgres.md, "postgres.js's `Query` and V8"):
  * how often V8 throws away its optimizations of `Query`, with and without a full GC
  * while idle (the cistern driver makes the class optimizable; the free list and
  * postgres.js's own pool show the unfixed class). Each subject runs in a fresh child

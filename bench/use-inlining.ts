@@ -16,7 +16,7 @@
  * that keeps the budget free was undone. Needs PostgreSQL (PG_URL).
  *
  * Measured 2026-12-07 (2 cores), before the driver made postgres.js's `Query` class
- * optimizable (docs/architecture.md, "postgres.js's `Query` and V8"): Node 20.20 aborted
+ * optimizable (docs/postgres.md, "postgres.js's `Query` and V8"): Node 20.20 aborted
  * `Query` 27x per `use` mode and 8-33x with `acquire` + `release`; every one of those was
  * that class, which V8 could not optimize at all (Maglev's aborts on Node 24 were not
  * counted here then; they are now).

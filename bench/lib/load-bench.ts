@@ -69,7 +69,7 @@ export function loadBench<Q>(spec: LoadBenchSpec<Q>): IsolatedBench {
         // V8 state that a GC with nothing in flight leaves behind is then re-warmed under load
         // before anything is measured. Measured after such a GC, the table once showed a V8
         // pathology instead of the pools (postgres.js's Query, which V8 could not optimize:
-        // docs/architecture.md, "postgres.js's `Query` and V8").
+        // docs/postgres.md, "postgres.js's `Query` and V8").
         getGc()();
         ctx.progress('warming up');
         await closedLoop(lc.callers, spec.warmMs(ctx.quick), (i) => opened.query(lc.query, i), describe);

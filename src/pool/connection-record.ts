@@ -49,7 +49,7 @@ export type StateCounts = number[];
  * is born with copy-on-write elements, so every pool after the first handed `#move` a
  * table its optimized code had not seen: `#move` deoptimized ("wrong map") and every
  * count update went through the copy-on-write check from then on (the 16-caller
- * acquire/release regression of issue 10; test/fixtures/pool-shapes.ts checks it).
+ * 16-caller acquire/release regression seen in `npm run bench -- acquire-release`; test/fixtures/pool-shapes.ts checks it).
  */
 export function newStateCounts(): StateCounts {
   const n: StateCounts = [];
@@ -58,9 +58,11 @@ export function newStateCounts(): StateCounts {
 }
 
 /**
- * One pooled connection. Times are on the clocks named in clock.ts:
- * `checkedOutAt`, `lastUsedAt` and `waitMs` on the tick clock, `createdAt` and
- * `expiresAt` on the precise clock.
+ * One pooled connection. Times are on the clocks named in clock.ts (one time line, so
+ * they compare): `checkedOutAt` and `waitMs` on the tick clock; `createdAt` and
+ * `expiresAt` on the precise clock; `lastUsedAt` on the tick clock after a check-in or a
+ * ping, and equal to `createdAt` (precise) until the first check-in, so a fresh
+ * connection is never older than the pre-ping window by a stale tick.
  */
 export class Conn<C> {
   /** A record is born CLOSED ("not in the pool") and moved to CONNECTING at once. */

@@ -112,7 +112,7 @@ export class Deque<T> {
  * (PACKED_ELEMENTS). `new Array(size)` is born HOLEY_SMI_ELEMENTS and changes kind at
  * its first store, so the deques of a second pool in a process started in another
  * kind than the first pool's, and every hot path that had seen only the first pool's
- * arrays deoptimized and went polymorphic (issue 11: the second-pool slowdown).
+ * arrays deoptimized and went polymorphic (the second-pool slowdown; `npm run bench -- multi-pool` measures it, test/fixtures/pool-shapes.ts checks it).
  */
 function slots<T>(size: number): (T | undefined)[] {
   const items: (T | undefined)[] = [];

@@ -1,14 +1,19 @@
 /**
  * The one guarded wrapper around a {@link Driver} (kysely's runtime-driver.ts, tarn's
- * PendingOperation.ts): every call the pool makes to a driver goes through here.
+ * PendingOperation.ts): every call the pool makes to a driver to open, check, reset, idle
+ * or close a connection goes through here. The one exception is a transaction's own
+ * statements (`begin`/`commit`/`rollback`/`runTransaction`, loans.ts): they run on the
+ * caller's checkout like the caller's queries, awaited inside `transaction()`'s try/catch
+ * (a synchronous throw lands there too) and with no deadline of the pool's, since they
+ * take as long as the caller's work does.
  *
  * Owns: calling a driver method so that a synchronous throw is a failure like a
  * rejection; a deadline and an abort per call, settled exactly once; closing a
  * connection that arrives after its caller gave up; the non-throwing predicates
  * (`isAlive`, `isDisconnect`, `isRetryable`); the idle hook (`setIdle`); and the set
  * of closes in flight, so `close()` can wait for them; and the check that an object
- * is a Driver at all. pool.ts has no timer and no
- * try/catch around a driver call: they are all here.
+ * is a Driver at all. pool.ts has no timer and no try/catch around a driver call:
+ * they are all here (its one timer is `close()`'s grace period, which waits for callers).
  */
 import type { ConnectContext, Driver } from './driver.js';
 import { PoolConfigError } from './errors.js';
@@ -230,12 +235,6 @@ export class DriverCalls<C> {
 }
 
 export const PING_FALSE = 'the driver reported the connection dead (ping returned false)';
-
-/** The message of an error, or the thrown value as text. */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
 
 /** Refuse, with a clear error, an object that is not a Driver (createPool's first argument). */
 export function checkDriver(driver: unknown): asserts driver is Driver<unknown> {

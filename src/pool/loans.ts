@@ -49,9 +49,9 @@ export interface LoanHandle<C> {
  * cistern's calls come before the caller's own. With the take and the hand-back in one
  * function, the pool's code spent that budget and `fn`'s query could not be inlined:
  * postgres.js's `sql` and `Query` then ran unoptimized, their own optimizations aborted
- * ~100 times in 5 s, and a query cost ~15 % more CPU than on a bare free list (issue 11;
- * why `Query` could not be optimized on its own, and the driver's fix for that:
- * `fastenQueryClass` in src/drivers/postgres/postgres-js.ts). An async function is never
+ * ~100 times in 5 s, and a query cost ~15 % more CPU than on a bare free list (bench/use-inlining.ts
+ * checks it; why `Query` could not be optimized on its own, and the driver's fix for that:
+ * `fastenQueryClass` in src/drivers/postgres/postgres-js.ts and docs/postgres.md). An async function is never
  * inlined into its caller, so `runLoan` has a budget of its own.
  */
 export function use<C, T>(

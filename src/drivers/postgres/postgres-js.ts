@@ -83,7 +83,7 @@ const fastened = new WeakSet<object>();
  * every optimization of `Query` was thrown away at commit ("Bailed out due to dependency
  * change"; TurboFan on Node 20, Maglev on Node 24), tens of times a second, and `Query` ran
  * unoptimized wherever it was not inlined into its caller: up to 20-30 % more CPU per query
- * (issue 11; docs/architecture.md, "postgres.js's `Query` and V8").
+ * (docs/postgres.md, "postgres.js's `Query` and V8").
  *
  * How: the old trick for fast properties (Bluebird's `toFastProperties`): an object becomes
  * a prototype, and a property load that misses walks through it, so V8 migrates it to fast

@@ -21,7 +21,7 @@
  * to postgres.js, the 'close' that follows reaches it as a close "with an error"
  * (so postgres.js 3 leaves the queries it has sent pending instead of rejecting
  * them: a FATAL handled while no query was active clears postgres.js's `initial`
- * state, and then a plain close would reject the array-types query — issue 9.1),
+ * state, and then a plain close would reject the array-types query — test/integration/postgres-handshake-faults.test.ts),
  * and a reconnect attempt is left pending forever instead of failing; the
  * connection's own handshake fails the connect. The abandoned postgres.js instance then holds no socket and no
  * timer and is garbage collected.
@@ -223,7 +223,7 @@ export class SocketGate {
           return true;
         }
         // postgres.js 3 rejects the queries it has sent when a socket closes without an error;
-        // one of them may be its own array-types query, awaited by nobody (issue 9.1). Told the
+        // one of them may be its own array-types query, awaited by nobody (postgres-handshake-faults.test.ts). Told the
         // close had an error (the error itself was kept here), it leaves them pending, and they
         // are collected with the abandoned instance. 4.x reads no argument of 'close'.
         if (event === 'close') return emit.call(this, event, true);

@@ -11,7 +11,7 @@
  * every chunk into the same one), reads the type and the length in two loads; each
  * index into a Buffer costs a bounds check and a data-pointer computation of its own,
  * and `readUInt32BE` returns a double. A 100-row result (104 messages) took ~8,000
- * instructions per chunk in this walk with `readUInt32BE`, ~3,500 now (callgrind, issue 11).
+ * instructions per chunk in this walk with `readUInt32BE`, ~3,500 now (callgrind: bench/pg-instructions.sh).
  */
 
 const READY_FOR_QUERY = 90; // 'Z'
