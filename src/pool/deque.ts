@@ -99,8 +99,10 @@ export class Deque<T> {
   #grow(): void {
     const old = this.#items;
     const size = old.length * 2;
-    const items = slots<T>(size);
+    // twice the old array, allocated at its exact length in the old one's elements kind
+    const items = old.concat(old);
     for (let i = 0; i < this.#length; i++) items[i] = old[(this.#head + i) & this.#mask];
+    for (let i = this.#length; i < size; i++) items[i] = undefined;
     this.#items = items;
     this.#mask = size - 1;
     this.#head = 0;
@@ -115,7 +117,9 @@ export class Deque<T> {
  * arrays deoptimized and went polymorphic (the second-pool slowdown; `npm run bench -- multi-pool` measures it, test/fixtures/pool-shapes.ts checks it).
  */
 function slots<T>(size: number): (T | undefined)[] {
-  const items: (T | undefined)[] = [];
-  for (let i = 0; i < size; i++) items.push(undefined);
+  let items: (T | undefined)[] = [];
+  for (let i = 0; i < 16; i++) items.push(undefined);
+  // doubled by concat, which allocates the exact length (push would leave up to half spare)
+  while (items.length < size) items = items.concat(items);
   return items;
 }
