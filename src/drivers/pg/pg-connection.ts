@@ -6,11 +6,11 @@
  */
 import type { BeginOptions, ConnectContext, ConnectionMeta, QueryObserver } from '../../pool/driver.js';
 import { ConnectError, maskUrl } from '../../pool/errors.js';
+import { beginStatement, COMMIT, ROLLBACK } from '../postgres-transaction-sql.js';
 import { observeClient } from './observe-client.js';
 import { describePgError, isPgDisconnect } from './pg-errors.js';
 import type { ResolvedPgConfig } from './pg-options.js';
 import type { PgClient, PgQueryConfig, PgQueryResult, PgSubmittable } from './pg-types.js';
-import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
 
 /** What `pool.use` / `pool.acquire` hands out. */
 export interface PgConnection {

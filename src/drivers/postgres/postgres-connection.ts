@@ -12,6 +12,7 @@ import type {
   QueryInfo,
 } from '../../pool/driver.js';
 import { ConnectError } from '../../pool/errors.js';
+import { beginStatement, COMMIT, ROLLBACK } from '../postgres-transaction-sql.js';
 import { resolvePassword } from '../resolve-password.js';
 import {
   fits,
@@ -34,7 +35,6 @@ import {
 } from './postgres-js.js';
 import type { ResolvedPostgresConfig } from './postgres-options.js';
 import { connectionClosedError, SocketGate } from './socket-gate.js';
-import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
 import { TransactionStatus } from './transaction-status.js';
 
 /** What `pool.use` / `pool.acquire` hands out. */
