@@ -1,7 +1,7 @@
 /** Pure parts of the PostgreSQL driver: protocol framing, error classification, statements, config. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isDisconnectError, isRetryableError } from '../../src/drivers/postgres/postgres-errors.js';
+import { isDisconnectError, isRetryableError } from '../../src/drivers/postgres/index.js';
 import { resolveConfig } from '../../src/drivers/postgres/postgres-options.js';
 import { TransactionStatus } from '../../src/drivers/postgres/transaction-status.js';
 import { beginStatement } from '../../src/drivers/postgres-transaction-sql.js';

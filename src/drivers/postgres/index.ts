@@ -51,7 +51,11 @@ import { type PostgresDriverOptions, resolveConfig } from './postgres-options.js
 export { type PoolSql, poolSql } from './pool-sql.js';
 export type { PgConnection } from './postgres-connection.js';
 export type { PostgresDriver } from './postgres-driver.js';
-export { isDisconnectError, isRetryableError } from './postgres-errors.js';
+// the public names of the error predicates (inside the driver: isPostgresDisconnect / isPostgresRetryable)
+export {
+  isPostgresDisconnect as isDisconnectError,
+  isPostgresRetryable as isRetryableError,
+} from './postgres-errors.js';
 export type { PendingQuery, RowList, Sql } from './postgres-js.js';
 export type { PostgresDriverOptions } from './postgres-options.js';
 

@@ -22,7 +22,7 @@ import {
 } from '../target-session.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql, sqlNow } from './observed-sql.js';
-import { describeError } from './postgres-errors.js';
+import { describePostgresError } from './postgres-errors.js';
 import {
   createSql,
   fastenQueryClass,
@@ -182,7 +182,7 @@ export class PostgresConnection implements PgConnection {
           conn = await PostgresConnection.#openOne(attempt, one, target, display, true);
         } catch (error) {
           last = error;
-          tried.push(`${where}: ${describeError((error as { cause?: unknown }).cause ?? error)}`);
+          tried.push(`${where}: ${describePostgresError((error as { cause?: unknown }).cause ?? error)}`);
           continue;
         }
         if (fits(pass, conn.#attributes)) return conn;
@@ -218,7 +218,9 @@ export class PostgresConnection implements PgConnection {
         return new PostgresConnection(rest, config, target, display, resolved).#handshake(rest, check);
       },
       (error: unknown) => {
-        throw new ConnectError(`could not connect to ${display}: ${describeError(error)}`, { cause: error });
+        throw new ConnectError(`could not connect to ${display}: ${describePostgresError(error)}`, {
+          cause: error,
+        });
       },
     );
   }
@@ -239,7 +241,7 @@ export class PostgresConnection implements PgConnection {
         const tried = this.#gate.maxWalk > 1 && this.#gate.tried.length > 0;
         const hosts = tried ? `; hosts tried: ${this.#gate.tried.join('; ')}` : '';
         reject(
-          new ConnectError(`could not connect to ${this.#display}: ${describeError(error)}${hosts}`, {
+          new ConnectError(`could not connect to ${this.#display}: ${describePostgresError(error)}${hosts}`, {
             cause: error,
           }),
         );

@@ -8,7 +8,7 @@
 import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
 import { maskUrl } from '../../pool/errors.js';
 import { type PgConnection, PostgresConnection } from './postgres-connection.js';
-import { isDisconnectError, isRetryableError } from './postgres-errors.js';
+import { isPostgresDisconnect, isPostgresRetryable } from './postgres-errors.js';
 import { createSql, parsedOptions } from './postgres-js.js';
 import type { ResolvedPostgresConfig } from './postgres-options.js';
 
@@ -56,11 +56,11 @@ export class PostgresDriver implements Driver<PgConnection> {
   }
 
   isDisconnect(error: unknown): boolean {
-    return isDisconnectError(error);
+    return isPostgresDisconnect(error);
   }
 
   isRetryable(error: unknown): boolean {
-    return isRetryableError(error);
+    return isPostgresRetryable(error);
   }
 
   begin(conn: PgConnection, options: BeginOptions): Promise<void> {
