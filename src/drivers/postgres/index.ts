@@ -54,7 +54,7 @@ export { type PoolSql, poolSql } from './pool-sql.js';
  * `cistern/pg`'s (node-postgres) connection, a different type: prefer {@link PostgresConnection}.
  */
 export type { PostgresConnection, PostgresConnection as PgConnection } from './postgres-connection.js';
-export type { PostgresDriver } from './postgres-driver.js';
+export { PostgresDriver } from './postgres-driver.js';
 // the public names of the error predicates (inside the driver: isPostgresDisconnect / isPostgresRetryable)
 export {
   isPostgresDisconnect as isDisconnectError,
