@@ -44,7 +44,7 @@ export function unsentPostgresDriver(raw: Sql, target: DriverTarget): Driver<{ s
               options: (raw as unknown as { options: never }).options,
             };
       const observed = site === undefined ? undefined : observedSql(raw as never, site);
-      // as PostgresConnection's `sql` getter: the observing view only while something records
+      // as PooledPostgresConnection's `sql` getter: the observing view only while something records
       return {
         get sql(): Sql {
           return sqlNow(raw as never, observed, site) as unknown as Sql;

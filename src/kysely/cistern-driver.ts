@@ -5,7 +5,8 @@
  * rollback, so isolation level and access mode are spelled by the driver.
  */
 import type { DatabaseConnection, Driver, QueryCompiler, TransactionSettings } from 'kysely';
-import type { BeginOptions, IsolationLevel } from '../pool/driver.js';
+import type { BeginOptions } from '../pool/driver.js';
+import { ISOLATION_LEVELS, isIsolationLevel } from '../pool/isolation.js';
 import type { CisternDialectConfig } from './cistern-dialect.js';
 import { type ConnectionKind, connectionKind, type KyselyPool } from './connection-kind.js';
 import {
@@ -15,12 +16,8 @@ import {
   PostgresJsKyselyConnection,
 } from './kysely-connection.js';
 
-const ISOLATION: ReadonlySet<string> = new Set([
-  'read uncommitted',
-  'read committed',
-  'repeatable read',
-  'serializable',
-]);
+/** The levels as the error message names them: "read uncommitted, ... or serializable". */
+const LEVELS_TEXT = `${ISOLATION_LEVELS.slice(0, -1).join(', ')} or ${ISOLATION_LEVELS[ISOLATION_LEVELS.length - 1]}`;
 
 export class CisternDriver implements Driver {
   readonly #pool: KyselyPool;
@@ -58,12 +55,14 @@ export class CisternDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const options: BeginOptions = {};
     if (settings.isolationLevel !== undefined) {
-      if (!ISOLATION.has(settings.isolationLevel)) {
+      // kysely calls the driver's begin directly, not through pool.transaction (which validates the
+      // level): check it here against the core's one table, with the dialect's own message
+      if (!isIsolationLevel(settings.isolationLevel)) {
         throw new TypeError(
-          `CisternDialect: isolation level '${settings.isolationLevel}' is not supported: use read uncommitted, read committed, repeatable read or serializable`,
+          `CisternDialect: isolation level '${settings.isolationLevel}' is not supported: use ${LEVELS_TEXT}`,
         );
       }
-      options.isolation = settings.isolationLevel as IsolationLevel;
+      options.isolation = settings.isolationLevel;
     }
     if (settings.accessMode === 'read only') options.readOnly = true;
     await this.#control(connection, (driver, conn) => driver.begin!(conn, options));

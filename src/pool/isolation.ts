@@ -1,7 +1,10 @@
 /**
  * The isolation levels, once for every SQL driver, validated once by the core
  * (`pool.transaction` refuses an unknown level before it acquires). A driver turns a
- * level into its SQL with `isolationSql`; only these fixed words ever reach SQL text.
+ * level into its SQL with `isolationSql`, which checks it again as a defence (the kysely
+ * dialect calls `Driver.begin` without the core); only these fixed words ever reach SQL
+ * text. Lists outside the core (`sql.begin`'s parser in src/drivers/postgres/pool-sql.ts,
+ * the kysely dialect's check) are derived from `ISOLATION_LEVELS`.
  */
 import type { IsolationLevel } from './driver.js';
 

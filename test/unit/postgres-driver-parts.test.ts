@@ -1,10 +1,10 @@
 /** Pure parts of the PostgreSQL driver: protocol framing, error classification, statements, config. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isDisconnectError, isRetryableError } from '../../src/drivers/postgres/postgres-errors.js';
+import { isDisconnectError, isRetryableError } from '../../src/drivers/postgres/index.js';
 import { resolveConfig } from '../../src/drivers/postgres/postgres-options.js';
-import { beginStatement } from '../../src/drivers/postgres/transaction-sql.js';
 import { TransactionStatus } from '../../src/drivers/postgres/transaction-status.js';
+import { beginStatement } from '../../src/drivers/postgres-transaction-sql.js';
 
 function message(type: string, body: Buffer): Buffer {
   const header = Buffer.alloc(5);

@@ -6,8 +6,6 @@
  * const rows = await pool.use((c) => c.query('SELECT * FROM users WHERE id = ?', [id]));
  * ```
  */
-import type { Driver } from '../../pool/driver.js';
-import type { MariadbConnection } from './mariadb-connection.js';
 import { MariadbDriver } from './mariadb-driver.js';
 import { type MariadbOptions, resolveMariadbOptions } from './mariadb-options.js';
 
@@ -21,8 +19,8 @@ export { type MariadbPoolConnection, type MariadbPoolFace, mariadbPool } from '.
  * A driver for one MariaDB or MySQL server: `mariadb('mariadb://user:pass@host:3306/db')`,
  * `mariadb({ host, user, password, database })`, or a URL plus options overriding it.
  */
-export function mariadb(url: string, options?: MariadbOptions): Driver<MariadbConnection>;
-export function mariadb(options: MariadbOptions): Driver<MariadbConnection>;
-export function mariadb(input: string | MariadbOptions, options?: MariadbOptions): Driver<MariadbConnection> {
+export function mariadb(url: string, options?: MariadbOptions): MariadbDriver;
+export function mariadb(options: MariadbOptions): MariadbDriver;
+export function mariadb(input: string | MariadbOptions, options?: MariadbOptions): MariadbDriver {
   return new MariadbDriver(resolveMariadbOptions(input, options));
 }

@@ -1,5 +1,9 @@
 /**
- * The connection a MariaDB pool hands out: `query`, `execute`, `batch` and `raw`.
+ * One pooled MariaDB / MySQL connection: the public `MariadbConnection` (`query`, `execute`,
+ * `batch`, `raw`) and the classes behind it, which hold all per-connection state (`dead`, the
+ * commands pending, the server status around the command in flight). The static `open` makes
+ * the one connector `Connection` (the handshake: open-connection.ts) and wires its death to
+ * `ctx.onDead`; `ping`, `reset`, `close`, `setIdle`, `begin` / `commit` / `rollback` act on it.
  *
  * Two implementations, chosen once at connect: a plain one that calls the
  * connector straight through (no telemetry, no cost), and an observed one that
@@ -8,7 +12,18 @@
  */
 import type { Socket } from 'node:net';
 import type { Connection, QueryOptions, UpsertResult } from 'mariadb';
-import type { ConnectionMeta, QueryInfo, QueryObserver } from '../../pool/driver.js';
+import type {
+  BeginOptions,
+  ConnectContext,
+  ConnectionMeta,
+  DriverTarget,
+  QueryInfo,
+  QueryObserver,
+} from '../../pool/driver.js';
+import type { MariadbDriverSettings, ResolvedMariadbOptions } from './mariadb-options.js';
+import { explainTlsFailure } from './mariadb-tls.js';
+import { openConnection } from './open-connection.js';
+import { beginStatements, COMMIT, ROLLBACK } from './transaction-sql.js';
 
 /** A pooled MariaDB / MySQL connection: exactly one connector `Connection`. */
 export interface MariadbConnection {
@@ -62,12 +77,25 @@ function hasValues(sql: string | QueryOptions, values: unknown): boolean {
   return v !== undefined && !(Array.isArray(v) && v.length === 0);
 }
 
+/** Longest wait for COM_QUIT to be written before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+function closedWhileBusy(): Error {
+  const error = new Error('the pool closed this connection while a command was running') as Error & {
+    code: string;
+  };
+  error.code = 'ERR_SOCKET_CLOSED';
+  return error;
+}
+
 /** No observer: every method is a straight call into the connector. */
 export class PlainMariadbConnection implements MariadbConnection {
   readonly raw: Connection;
   readonly meta: ConnectionMeta;
   /** Our own socket under the connector, when we created it (not with TLS or a user `stream`). */
   readonly #socket: Socket | undefined;
+  /** The driver's settings (`resetConnection`, `pingTimeoutMs`), the same for every connection. */
+  readonly #settings: Required<MariadbDriverSettings>;
   /** Set when the connector reported a fatal error. */
   dead = false;
   /**
@@ -85,10 +113,128 @@ export class PlainMariadbConnection implements MariadbConnection {
    */
   #noTransactionAt = UNKNOWN;
 
-  constructor(raw: Connection, meta: ConnectionMeta, socket: Socket | undefined) {
+  /** Made by {@link PlainMariadbConnection.open}. */
+  constructor(
+    raw: Connection,
+    meta: ConnectionMeta,
+    socket: Socket | undefined,
+    settings: Required<MariadbDriverSettings>,
+  ) {
     this.raw = raw;
     this.meta = meta;
     this.#socket = socket;
+    this.#settings = settings;
+  }
+
+  /**
+   * Open one connection (open-connection.ts; a TLS failure is explained by mariadb-tls.ts),
+   * observed when `ctx.observer` is set. `target` is the driver's: its `system` turns to
+   * 'mysql' once a connection reached a MySQL server; `targets` are the frozen per-system
+   * targets every connection's meta shares.
+   */
+  static async open(
+    ctx: ConnectContext,
+    options: ResolvedMariadbOptions,
+    target: DriverTarget,
+    targets: Record<'mariadb' | 'mysql', DriverTarget>,
+  ): Promise<PlainMariadbConnection> {
+    const { raw, socket } = await openConnection({
+      config: options.config,
+      display: options.display,
+      timeoutMs: ctx.timeoutMs,
+      signal: ctx.signal,
+    }).catch((error: unknown) => {
+      const o = options;
+      throw explainTlsFailure(error, o.display, o.target.host ?? 'localhost', o.config.ssl);
+    });
+    const system = raw.info?.isMariaDB() === false ? 'mysql' : 'mariadb';
+    target.system = system;
+    const meta: ConnectionMeta = { connectionId: ctx.connectionId, target: targets[system] };
+    const conn =
+      ctx.observer === undefined
+        ? new PlainMariadbConnection(raw, meta, socket, options.settings)
+        : new ObservedMariadbConnection(raw, meta, socket, options.settings, ctx.observer);
+    // Without an 'error' listener the connector throws an uncaught exception when the
+    // server closes an idle connection (KILL, wait_timeout, shutdown).
+    raw.on('error', (error: unknown) => {
+      conn.dead = true;
+      ctx.onDead(error);
+    });
+    return conn;
+  }
+
+  /** Neither marked dead by the connector's 'error' nor closed as the connector sees it. */
+  get alive(): boolean {
+    return !this.dead && this.raw.isValid();
+  }
+
+  /** COM_PING, within `pingTimeoutMs`; false when the connection is known dead. */
+  async ping(): Promise<boolean> {
+    const raw = this.raw;
+    if (this.dead || !raw.isValid()) return false;
+    await (raw.ping as (timeoutMs?: number) => Promise<void>)(this.#settings.pingTimeoutMs);
+    return true;
+  }
+
+  /**
+   * Default: roll back a transaction left open, known from the server's status flags
+   * (no round trip when none is open). With `resetConnection`: COM_RESET_CONNECTION,
+   * which also clears user variables, temporary tables, prepared statements and session
+   * settings. Rejects when the connection cannot be restored, so the pool closes it.
+   */
+  reset(): Promise<void> | undefined {
+    if (this.#settings.resetConnection) return this.raw.reset();
+    // nothing to undo: return synchronously, the pool's check-in stays on its fast path
+    if (!this.inTransaction) return undefined;
+    return this.control('ROLLBACK', ROLLBACK);
+  }
+
+  /**
+   * Idle: COM_QUIT then the socket closes (graceful, the server logs no aborted client).
+   * Commands still pending (a forced close): the socket is destroyed with an error, which
+   * makes the connector reject every pending command at once; the connector's `end()`
+   * would leave them unsettled forever. Never rejects.
+   */
+  async close(): Promise<void> {
+    const raw = this.raw;
+    if (this.dead || !raw.isValid()) return;
+    if (this.pending > 0) {
+      if (!this.destroySocket(closedWhileBusy())) raw.destroy();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        raw.end(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_GRACE_MS);
+          timer.unref();
+        }),
+      ]);
+    } catch {
+      // ending a connection that just died: nothing left to do
+    } finally {
+      clearTimeout(timer);
+    }
+    this.destroySocket();
+  }
+
+  async begin(options: BeginOptions): Promise<void> {
+    try {
+      await this.control('BEGIN', beginStatements(options));
+    } catch (error) {
+      // a pipelined SET TRANSACTION may have failed after START TRANSACTION got queued
+      if (this.inTransaction && this.raw.isValid()) await this.raw.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  }
+
+  commit(): Promise<void> {
+    return this.control('COMMIT', COMMIT);
+  }
+
+  rollback(): Promise<void> {
+    return this.control('ROLLBACK', ROLLBACK);
   }
 
   /**
@@ -218,8 +364,15 @@ function noop(): void {}
 export class ObservedMariadbConnection extends PlainMariadbConnection {
   readonly #observer: QueryObserver;
 
-  constructor(raw: Connection, meta: ConnectionMeta, socket: Socket | undefined, observer: QueryObserver) {
-    super(raw, meta, socket);
+  /** Made by {@link PlainMariadbConnection.open} when the pool has a query observer. */
+  constructor(
+    raw: Connection,
+    meta: ConnectionMeta,
+    socket: Socket | undefined,
+    settings: Required<MariadbDriverSettings>,
+    observer: QueryObserver,
+  ) {
+    super(raw, meta, socket, settings);
     this.#observer = observer;
   }
 

@@ -1,36 +1,18 @@
 /**
- * The MariaDB / MySQL driver: one connector `Connection` per pooled connection.
+ * The cistern Driver for MariaDB / MySQL on the `mariadb` connector: each pooled
+ * connection is one connector `Connection` (`PlainMariadbConnection`, or
+ * `ObservedMariadbConnection` with telemetry, which holds all per-connection state).
+ * The driver keeps what is the same for every connection (the resolved options, the
+ * target) and hands each call to the connection. `mariadb(...)` in index.ts validates
+ * the options and constructs this class.
  */
-import type {
-  BeginOptions,
-  ConnectContext,
-  ConnectionMeta,
-  Driver,
-  DriverTarget,
-} from '../../pool/driver.js';
-import {
-  type MariadbConnection,
-  ObservedMariadbConnection,
-  PlainMariadbConnection,
-} from './mariadb-connection.js';
+import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
+import { type MariadbConnection, PlainMariadbConnection } from './mariadb-connection.js';
 import { isMariadbDisconnect, isMariadbRetryable } from './mariadb-errors.js';
 import type { ResolvedMariadbOptions } from './mariadb-options.js';
-import { explainTlsFailure } from './mariadb-tls.js';
-import { openConnection } from './open-connection.js';
-import { beginStatements, COMMIT, ROLLBACK } from './transaction-sql.js';
 
-/** Longest wait for COM_QUIT to be written before the socket is destroyed. */
-const CLOSE_GRACE_MS = 1000;
-
-function closedWhileBusy(): Error {
-  const error = new Error('the pool closed this connection while a command was running') as Error & {
-    code: string;
-  };
-  error.code = 'ERR_SOCKET_CLOSED';
-  return error;
-}
-
-function impl(conn: MariadbConnection): PlainMariadbConnection {
+/** The connections this driver makes are PlainMariadbConnections; the pool hands them back as such. */
+function own(conn: MariadbConnection): PlainMariadbConnection {
   return conn as PlainMariadbConnection;
 }
 
@@ -51,89 +33,29 @@ export class MariadbDriver implements Driver<MariadbConnection> {
     };
   }
 
-  async connect(ctx: ConnectContext): Promise<MariadbConnection> {
-    const { raw, socket } = await openConnection({
-      config: this.#options.config,
-      display: this.#options.display,
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
-    }).catch((error: unknown) => {
-      const o = this.#options;
-      throw explainTlsFailure(error, o.display, o.target.host ?? 'localhost', o.config.ssl);
-    });
-    const system = raw.info?.isMariaDB() === false ? 'mysql' : 'mariadb';
-    this.target.system = system;
-    const meta: ConnectionMeta = { connectionId: ctx.connectionId, target: this.#targets[system] };
-    const conn =
-      ctx.observer === undefined
-        ? new PlainMariadbConnection(raw, meta, socket)
-        : new ObservedMariadbConnection(raw, meta, socket, ctx.observer);
-    // Without an 'error' listener the connector throws an uncaught exception when the
-    // server closes an idle connection (KILL, wait_timeout, shutdown).
-    raw.on('error', (error: unknown) => {
-      conn.dead = true;
-      ctx.onDead(error);
-    });
-    return conn;
+  connect(ctx: ConnectContext): Promise<MariadbConnection> {
+    return PlainMariadbConnection.open(ctx, this.#options, this.target, this.#targets);
   }
 
-  async ping(conn: MariadbConnection): Promise<boolean> {
-    const raw = conn.raw;
-    if (impl(conn).dead || !raw.isValid()) return false;
-    await (raw.ping as (timeoutMs?: number) => Promise<void>)(this.#options.settings.pingTimeoutMs);
-    return true;
+  ping(conn: MariadbConnection): Promise<boolean> {
+    return own(conn).ping();
   }
 
   setIdle(conn: MariadbConnection, idle: boolean): void {
-    impl(conn).setIdle(idle);
+    own(conn).setIdle(idle);
   }
 
   isAlive(conn: MariadbConnection): boolean {
-    return !impl(conn).dead && conn.raw.isValid();
+    return own(conn).alive;
   }
 
-  /**
-   * Default: roll back a transaction left open, known from the server's status flags
-   * (no round trip when none is open). With `resetConnection`: COM_RESET_CONNECTION,
-   * which also clears user variables, temporary tables, prepared statements and session
-   * settings. Rejects when the connection cannot be restored, so the pool closes it.
-   */
+  // undefined (no promise) when there is nothing to undo: the pool's check-in stays synchronous
   reset(conn: MariadbConnection): Promise<void> | undefined {
-    if (this.#options.settings.resetConnection) return conn.raw.reset();
-    // nothing to undo: return synchronously, the pool's check-in stays on its fast path
-    if (!conn.inTransaction) return undefined;
-    return impl(conn).control('ROLLBACK', ROLLBACK);
+    return own(conn).reset();
   }
 
-  /**
-   * Idle: COM_QUIT then the socket closes (graceful, the server logs no aborted client).
-   * Commands still pending (a forced close): the socket is destroyed with an error, which
-   * makes the connector reject every pending command at once; the connector's `end()`
-   * would leave them unsettled forever. Never rejects.
-   */
-  async close(conn: MariadbConnection): Promise<void> {
-    const c = impl(conn);
-    const raw = c.raw;
-    if (c.dead || !raw.isValid()) return;
-    if (c.pending > 0) {
-      if (!c.destroySocket(closedWhileBusy())) raw.destroy();
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        raw.end(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, CLOSE_GRACE_MS);
-          timer.unref();
-        }),
-      ]);
-    } catch {
-      // ending a connection that just died: nothing left to do
-    } finally {
-      clearTimeout(timer);
-    }
-    c.destroySocket();
+  close(conn: MariadbConnection): Promise<void> {
+    return own(conn).close();
   }
 
   isDisconnect(error: unknown): boolean {
@@ -144,22 +66,15 @@ export class MariadbDriver implements Driver<MariadbConnection> {
     return isMariadbRetryable(error, this.#options.settings.retryLockWaitTimeout);
   }
 
-  async begin(conn: MariadbConnection, options: BeginOptions): Promise<void> {
-    const c = impl(conn);
-    try {
-      await c.control('BEGIN', beginStatements(options));
-    } catch (error) {
-      // a pipelined SET TRANSACTION may have failed after START TRANSACTION got queued
-      if (c.inTransaction && c.raw.isValid()) await c.raw.query('ROLLBACK').catch(() => {});
-      throw error;
-    }
+  begin(conn: MariadbConnection, options: BeginOptions): Promise<void> {
+    return own(conn).begin(options);
   }
 
   commit(conn: MariadbConnection): Promise<void> {
-    return impl(conn).control('COMMIT', COMMIT);
+    return own(conn).commit();
   }
 
   rollback(conn: MariadbConnection): Promise<void> {
-    return impl(conn).control('ROLLBACK', ROLLBACK);
+    return own(conn).rollback();
   }
 }

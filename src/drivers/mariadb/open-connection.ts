@@ -1,6 +1,7 @@
 /**
- * Open exactly one physical connection with `mariadb.createConnection` (never a
- * connector pool), within the pool's connect timeout and abortable.
+ * The handshake of `PlainMariadbConnection.open` (mariadb-connection.ts): open exactly
+ * one physical connection with `mariadb.createConnection` (never a connector pool),
+ * within the pool's connect timeout and abortable.
  *
  * The connector's `connectTimeout` defaults to 1 s; it is set from the pool's
  * `connectTimeoutMs` instead. The promise API gives no handle on the connection

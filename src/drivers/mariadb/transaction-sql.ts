@@ -19,6 +19,9 @@ export function beginStatements(options: BeginOptions | undefined): readonly str
   const start = options?.readOnly ? READ_ONLY : PLAIN;
   const isolation = options?.isolation;
   if (isolation === undefined) return start;
-  // the core's table: a TypeError on an unknown level, only fixed words reach the SQL
+  // The level's words come from the core's one table (src/pool/isolation.ts). `pool.transaction`
+  // has already validated the level; `isolationSql` checks it again on purpose, as a defence:
+  // `Driver.begin` is also called without the core (the kysely dialect, tests), and only fixed
+  // words may reach the SQL text.
   return [`SET TRANSACTION ISOLATION LEVEL ${isolationSql(isolation).toUpperCase()}`, start[0]];
 }

@@ -9,13 +9,11 @@
  * const user = await pool.use((c) => c.collection('users').findOne({ _id: id }));
  * ```
  */
-import type { Driver } from '../../pool/driver.js';
-import type { MongoConnection } from './mongodb-connection.js';
 import { MongodbDriver } from './mongodb-driver.js';
 import { type MongoDriverOptions, resolveMongoOptions } from './mongodb-options.js';
 
 export type { MongoConnection } from './mongodb-connection.js';
-export type { MongodbDriver } from './mongodb-driver.js';
+export { MongodbDriver } from './mongodb-driver.js';
 export { MongoConnectionLostError, MongoTransactionsUnsupportedError } from './mongodb-errors.js';
 export type { MongoDriverOptions } from './mongodb-options.js';
 
@@ -23,6 +21,6 @@ export type { MongoDriverOptions } from './mongodb-options.js';
  * A driver whose every pooled connection is a MongoClient of its own with one connection.
  * Invalid options throw here, naming the option and what is allowed.
  */
-export function mongodb(url: string, options?: MongoDriverOptions): Driver<MongoConnection> {
+export function mongodb(url: string, options?: MongoDriverOptions): MongodbDriver {
   return new MongodbDriver(resolveMongoOptions(url, options));
 }

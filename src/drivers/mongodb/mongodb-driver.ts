@@ -9,7 +9,7 @@
 import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
 import { IdleSweeper } from './idle-handles.js';
 import { type MongoConnection, PooledMongoConnection } from './mongodb-connection.js';
-import { isMongoDisconnect, isTransientTransactionError } from './mongodb-errors.js';
+import { isMongoDisconnect, isMongoRetryable } from './mongodb-errors.js';
 import type { ResolvedMongoOptions } from './mongodb-options.js';
 import { runTransaction } from './transaction.js';
 
@@ -56,7 +56,7 @@ export class MongodbDriver implements Driver<MongoConnection> {
   }
 
   isRetryable(error: unknown): boolean {
-    return isTransientTransactionError(error);
+    return isMongoRetryable(error);
   }
 
   runTransaction<T>(

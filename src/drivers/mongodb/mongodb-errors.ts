@@ -128,7 +128,7 @@ export function hasServerCode(error: unknown, code: number): boolean {
 }
 
 /** A transaction error the driver labels transient: re-running the whole transaction may succeed. */
-export function isTransientTransactionError(error: unknown): boolean {
+export function isMongoRetryable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const has = (error as { hasErrorLabel?: unknown }).hasErrorLabel;
   return (

@@ -24,8 +24,6 @@
  *   queries sent through `conn.raw` (and by tools through the face) are observed too.
  * - `Pool` (the face) extends the installed `pg.Pool`, so `instanceof pg.Pool` holds.
  */
-import type { Driver } from '../../pool/driver.js';
-import type { PgConnection } from './pg-connection.js';
 import { PgDriver } from './pg-driver.js';
 import { type PgDriverOptions, resolvePgOptions } from './pg-options.js';
 
@@ -47,14 +45,8 @@ export type { CisternPgPoolOptions, PgPoolOptions, PoolConfig } from './pool-opt
  * A driver for one PostgreSQL server on node-postgres: `pg('postgres://user:pass@host/db')`,
  * `pg({ host, user, password, database, ssl })`, or a URL plus Client options.
  */
-export function pg(
-  url: string,
-  options?: PgDriverOptions,
-): Driver<PgConnection> & { readonly display: string };
-export function pg(options?: PgDriverOptions): Driver<PgConnection> & { readonly display: string };
-export function pg(
-  input?: string | PgDriverOptions,
-  options?: PgDriverOptions,
-): Driver<PgConnection> & { readonly display: string } {
+export function pg(url: string, options?: PgDriverOptions): PgDriver;
+export function pg(options?: PgDriverOptions): PgDriver;
+export function pg(input?: string | PgDriverOptions, options?: PgDriverOptions): PgDriver {
   return new PgDriver(resolvePgOptions(input, options));
 }

@@ -1,16 +1,19 @@
 /**
- * One pooled node-postgres connection: exactly one `pg.Client`, connected eagerly
- * in `open` (a wrong password, host or database fails there as a ConnectError),
+ * One pooled node-postgres connection: the public `PgConnection` and the class behind
+ * it, `PooledPgConnection`. Exactly one `pg.Client`, connected eagerly by the static
+ * `open` (through pg-open.ts when there are hosts to walk or a password to resolve;
+ * a wrong password, host or database fails there as a ConnectError),
  * with an 'error' listener for its whole life so an idle client's error can never
  * crash the process: the error marks the connection dead and the pool closes it.
  */
 import type { BeginOptions, ConnectContext, ConnectionMeta, QueryObserver } from '../../pool/driver.js';
 import { ConnectError, maskUrl } from '../../pool/errors.js';
+import { beginStatement, COMMIT, ROLLBACK } from '../postgres-transaction-sql.js';
 import { observeClient } from './observe-client.js';
 import { describePgError, isPgDisconnect } from './pg-errors.js';
+import { openPg, type PgOpenPlan } from './pg-open.js';
 import type { ResolvedPgConfig } from './pg-options.js';
 import type { PgClient, PgQueryConfig, PgQueryResult, PgSubmittable } from './pg-types.js';
-import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
 
 /** What `pool.use` / `pool.acquire` hands out. */
 export interface PgConnection {
@@ -89,8 +92,17 @@ export class PooledPgConnection implements PgConnection {
     client.on('end', this.#onEnd);
   }
 
+  /**
+   * Open one pooled connection; rejects with a ConnectError (password masked). The plain case
+   * is one `openOne`; a password function, a multi-host URL or `target_session_attrs` walk
+   * the hosts in pg-open.ts, which calls `openOne` for each attempt.
+   */
+  static open(ctx: ConnectContext, plan: PgOpenPlan): Promise<PooledPgConnection> {
+    return openPg(ctx, plan);
+  }
+
   /** Open one client; resolves once pg's connect succeeded (and the face's hooks ran). */
-  static open(
+  static openOne(
     ctx: ConnectContext,
     config: ResolvedPgConfig,
     meta: ConnectionMeta,

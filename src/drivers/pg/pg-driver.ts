@@ -1,12 +1,15 @@
 /**
- * `pg(url | config)`: the cistern Driver for PostgreSQL on node-postgres.
- * Each pooled connection is exactly one `pg.Client`.
+ * The cistern Driver for PostgreSQL on node-postgres: each pooled connection is exactly
+ * one `pg.Client` (`PooledPgConnection`, which holds all per-connection state and is
+ * opened by its static `open`). The driver keeps what is the same for every connection
+ * (the target, the open plan). `pg(...)` in index.ts validates the options and
+ * constructs this class; the pg.Pool face (pg-pool.ts) constructs it with its hooks.
  */
 import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
-import type { PgConnection, PgHooks, PooledPgConnection } from './pg-connection.js';
+import { type PgConnection, type PgHooks, PooledPgConnection } from './pg-connection.js';
 import { isPgDisconnect, isPgRetryable } from './pg-errors.js';
 import { pgHostPlan } from './pg-hosts.js';
-import { openPg, type PgOpenPlan } from './pg-open.js';
+import type { PgOpenPlan } from './pg-open.js';
 import type { ResolvedPgConfig } from './pg-options.js';
 import type { PgClient } from './pg-types.js';
 
@@ -32,7 +35,7 @@ export class PgDriver implements Driver<PgConnection> {
   }
 
   connect(ctx: ConnectContext): Promise<PgConnection> {
-    return openPg(ctx, this.#plan);
+    return PooledPgConnection.open(ctx, this.#plan);
   }
 
   ping(conn: PgConnection): Promise<boolean> {

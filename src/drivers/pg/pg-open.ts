@@ -45,7 +45,7 @@ export function openPg(ctx: ConnectContext, plan: PgOpenPlan): Promise<PooledPgC
   // over the config, password included): then cistern hands the password to the client itself
   const lost = source !== undefined && typeof config.clientConfig.connectionString === 'string';
   if (hosts.hosts.length === 0 && hosts.want === undefined && typeof source !== 'function' && !lost) {
-    return PooledPgConnection.open(ctx, config, meta, display, hooks);
+    return PooledPgConnection.openOne(ctx, config, meta, display, hooks);
   }
   return walk(ctx, plan, meta, source);
 }
@@ -94,7 +94,7 @@ async function walk(
       const checked = want === undefined ? plan.hooks : checkingHooks(plan.hooks, pass);
       const hooks = password === undefined ? checked : passwordHooks(checked, password);
       try {
-        return await PooledPgConnection.open(attempt, { ...config, clientConfig }, meta, display, hooks);
+        return await PooledPgConnection.openOne(attempt, { ...config, clientConfig }, meta, display, hooks);
       } catch (error) {
         if (!multi && want === undefined) throw error;
         const cause = (error as { cause?: unknown }).cause ?? error;

@@ -49,9 +49,17 @@ import { PostgresDriver } from './postgres-driver.js';
 import { type PostgresDriverOptions, resolveConfig } from './postgres-options.js';
 
 export { type PoolSql, poolSql } from './pool-sql.js';
-export type { PgConnection } from './postgres-connection.js';
-export type { PostgresDriver } from './postgres-driver.js';
-export { isDisconnectError, isRetryableError } from './postgres-errors.js';
+/**
+ * The pooled connection's first public name, kept so no import breaks. It is the same name as
+ * `cistern/pg`'s (node-postgres) connection, a different type: prefer {@link PostgresConnection}.
+ */
+export type { PostgresConnection, PostgresConnection as PgConnection } from './postgres-connection.js';
+export { PostgresDriver } from './postgres-driver.js';
+// the public names of the error predicates (inside the driver: isPostgresDisconnect / isPostgresRetryable)
+export {
+  isPostgresDisconnect as isDisconnectError,
+  isPostgresRetryable as isRetryableError,
+} from './postgres-errors.js';
 export type { PendingQuery, RowList, Sql } from './postgres-js.js';
 export type { PostgresDriverOptions } from './postgres-options.js';
 

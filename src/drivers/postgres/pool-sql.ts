@@ -28,6 +28,7 @@
  */
 import { finished } from 'node:stream';
 import type { BeginOptions, IsolationLevel } from '../../pool/driver.js';
+import { ISOLATION_LEVELS } from '../../pool/isolation.js';
 import type { Pool } from '../../pool/pool.js';
 import type { Sql } from './postgres-js.js';
 
@@ -283,8 +284,10 @@ function withClose(args: unknown[], sql: AnySql): unknown[] {
   return [rows ?? 1, wrapped];
 }
 
-const ISOLATION =
-  /\bisolation\s+level\s+(read\s+uncommitted|read\s+committed|repeatable\s+read|serializable)\b/;
+/** `isolation level <level>`, any spacing: the levels are the core's one table (src/pool/isolation.ts). */
+const ISOLATION = new RegExp(
+  `\\bisolation\\s+level\\s+(${ISOLATION_LEVELS.map((level) => level.replace(' ', '\\s+')).join('|')})\\b`,
+);
 
 /** `sql.begin('isolation level serializable read only', fn)` -> pool.transaction options. */
 export function parseBeginOptions(text: string): BeginOptions {
@@ -304,7 +307,7 @@ export function parseBeginOptions(text: string): BeginOptions {
   }
   if (rest.replace(/[ ,]/g, '') !== '') {
     throw new TypeError(
-      `sql.begin(options): cannot use ${JSON.stringify(text)}: allowed are "isolation level <read uncommitted|read committed|repeatable read|serializable>", "read only" and "read write"`,
+      `sql.begin(options): cannot use ${JSON.stringify(text)}: allowed are "isolation level <${ISOLATION_LEVELS.join('|')}>", "read only" and "read write"`,
     );
   }
   return options;

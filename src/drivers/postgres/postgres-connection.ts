@@ -1,7 +1,9 @@
 /**
- * One pooled PostgreSQL connection: one postgres.js instance with `max: 1`,
- * whose one socket comes from a {@link SocketGate} (so it never reconnects), opened
- * eagerly by a first round trip so a bad target fails in `connect`.
+ * One pooled PostgreSQL connection on postgres.js: the public `PostgresConnection` and the
+ * class behind it, `PooledPostgresConnection`, which holds all per-connection state. One
+ * postgres.js instance with `max: 1`, whose one socket comes from a {@link SocketGate} (so it
+ * never reconnects), opened by the static `open` with a first round trip so a bad target fails
+ * in `connect`; `ping`, `reset`, `close`, `setIdle`, `begin` / `commit` / `rollback`.
  */
 
 import type {
@@ -12,6 +14,7 @@ import type {
   QueryInfo,
 } from '../../pool/driver.js';
 import { ConnectError } from '../../pool/errors.js';
+import { beginStatement, COMMIT, ROLLBACK } from '../postgres-transaction-sql.js';
 import { resolvePassword } from '../resolve-password.js';
 import {
   fits,
@@ -21,7 +24,7 @@ import {
 } from '../target-session.js';
 import { type ObserveSite, observeQuery } from './observe-query.js';
 import { observedSql, sqlNow } from './observed-sql.js';
-import { describeError } from './postgres-errors.js';
+import { describePostgresError } from './postgres-errors.js';
 import {
   createSql,
   fastenQueryClass,
@@ -34,11 +37,13 @@ import {
 } from './postgres-js.js';
 import type { ResolvedPostgresConfig } from './postgres-options.js';
 import { connectionClosedError, SocketGate } from './socket-gate.js';
-import { beginStatement, COMMIT, ROLLBACK } from './transaction-sql.js';
 import { TransactionStatus } from './transaction-status.js';
 
-/** What `pool.use` / `pool.acquire` hands out. */
-export interface PgConnection {
+/**
+ * What `pool.use` / `pool.acquire` hands out (`cistern/postgres` also exports it under its first
+ * name, `PgConnection`); the class behind it is {@link PooledPostgresConnection}.
+ */
+export interface PostgresConnection {
   /**
    * The postgres.js tagged template, bound to this one connection: the instance itself,
    * or (with telemetry on) a view of it that reports each query. Values are always sent
@@ -64,7 +69,7 @@ const ignore = (): void => {};
 const CLOSE_GRACE_SECONDS = 2;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class PostgresConnection implements PgConnection {
+export class PooledPostgresConnection implements PostgresConnection {
   readonly raw: Sql;
   /** The observing view of `raw` (telemetry on), handed out by `sql` while something records. */
   readonly #observed: Sql | undefined;
@@ -138,9 +143,8 @@ export class PostgresConnection implements PgConnection {
     return sqlNow(this.raw, this.#observed, this.#site);
   }
 
-  /** Open the connection: resolves once a first round trip succeeded, rejects with a ConnectError. */
   /**
-   * Open a connection. With `target_session_attrs` (libpq's meanings), walk the hosts in order
+   * Open a connection: resolves once a first round trip succeeded, rejects with a ConnectError. With `target_session_attrs` (libpq's meanings), walk the hosts in order
    * (twice for prefer-standby: standbys first, then any), checking each opened session with
    * `pg_is_in_recovery()` and `transaction_read_only`; a host that does not fit is closed and
    * the next one tried. Only while opening: a connection that served never changes host.
@@ -150,10 +154,10 @@ export class PostgresConnection implements PgConnection {
     config: ResolvedPostgresConfig,
     target: DriverTarget,
     display: string,
-  ): Promise<PostgresConnection> {
+  ): Promise<PooledPostgresConnection> {
     const want = config.targetSessionAttrs;
-    if (want === undefined) return PostgresConnection.#openOne(ctx, config, target, display, false);
-    return PostgresConnection.#openMatching(ctx, config, target, display, want);
+    if (want === undefined) return PooledPostgresConnection.#openOne(ctx, config, target, display, false);
+    return PooledPostgresConnection.#openMatching(ctx, config, target, display, want);
   }
 
   static async #openMatching(
@@ -162,7 +166,7 @@ export class PostgresConnection implements PgConnection {
     target: DriverTarget,
     display: string,
     want: TargetSessionAttrs,
-  ): Promise<PostgresConnection> {
+  ): Promise<PooledPostgresConnection> {
     const hosts = config.hosts.length > 0 ? config.hosts : [undefined];
     const passes: Array<TargetSessionAttrs | 'any'> = want === 'prefer-standby' ? ['standby', 'any'] : [want];
     const deadline = performance.now() + ctx.timeoutMs;
@@ -176,13 +180,13 @@ export class PostgresConnection implements PgConnection {
           h === undefined ? config : { ...config, base: { ...config.base, host: h.host, port: h.port } };
         const where =
           h === undefined ? display : `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
-        let conn: PostgresConnection;
+        let conn: PooledPostgresConnection;
         try {
           const attempt = Number.isFinite(ctx.timeoutMs) ? { ...ctx, timeoutMs: Math.max(1, left) } : ctx;
-          conn = await PostgresConnection.#openOne(attempt, one, target, display, true);
+          conn = await PooledPostgresConnection.#openOne(attempt, one, target, display, true);
         } catch (error) {
           last = error;
-          tried.push(`${where}: ${describeError((error as { cause?: unknown }).cause ?? error)}`);
+          tried.push(`${where}: ${describePostgresError((error as { cause?: unknown }).cause ?? error)}`);
           continue;
         }
         if (fits(pass, conn.#attributes)) return conn;
@@ -202,29 +206,31 @@ export class PostgresConnection implements PgConnection {
     target: DriverTarget,
     display: string,
     check: boolean,
-  ): Promise<PostgresConnection> {
+  ): Promise<PooledPostgresConnection> {
     // A password function is called here, once per new connection, whatever the server's
     // auth method: postgres.js gets a string (and would otherwise call the function in a
     // handler nobody awaits, where a rejection crashes the process).
     const password = resolvePassword(config.base.password, ctx);
     if (typeof password !== 'object') {
-      return new PostgresConnection(ctx, config, target, display, password).#handshake(ctx, check);
+      return new PooledPostgresConnection(ctx, config, target, display, password).#handshake(ctx, check);
     }
     const started = performance.now();
     return password.then(
       (resolved) => {
         const left = ctx.timeoutMs - (performance.now() - started);
         const rest = Number.isFinite(ctx.timeoutMs) ? { ...ctx, timeoutMs: Math.max(1, left) } : ctx;
-        return new PostgresConnection(rest, config, target, display, resolved).#handshake(rest, check);
+        return new PooledPostgresConnection(rest, config, target, display, resolved).#handshake(rest, check);
       },
       (error: unknown) => {
-        throw new ConnectError(`could not connect to ${display}: ${describeError(error)}`, { cause: error });
+        throw new ConnectError(`could not connect to ${display}: ${describePostgresError(error)}`, {
+          cause: error,
+        });
       },
     );
   }
 
-  #handshake(ctx: ConnectContext, check: boolean): Promise<PostgresConnection> {
-    return new Promise<PostgresConnection>((resolve, reject) => {
+  #handshake(ctx: ConnectContext, check: boolean): Promise<PooledPostgresConnection> {
+    return new Promise<PooledPostgresConnection>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
       const cleanup = (): void => {
@@ -239,7 +245,7 @@ export class PostgresConnection implements PgConnection {
         const tried = this.#gate.maxWalk > 1 && this.#gate.tried.length > 0;
         const hosts = tried ? `; hosts tried: ${this.#gate.tried.join('; ')}` : '';
         reject(
-          new ConnectError(`could not connect to ${this.#display}: ${describeError(error)}${hosts}`, {
+          new ConnectError(`could not connect to ${this.#display}: ${describePostgresError(error)}${hosts}`, {
             cause: error,
           }),
         );
@@ -328,7 +334,6 @@ export class PostgresConnection implements PgConnection {
     return query.then(ignore);
   }
 
-  /** Close the physical connection; never rejects. */
   /** `allowExitOnIdle`: an idle connection's socket stops holding the process open; a busy one holds it again. */
   setIdle(idle: boolean): void {
     const socket = this.#gate.socket;
@@ -337,6 +342,7 @@ export class PostgresConnection implements PgConnection {
     else socket.ref();
   }
 
+  /** Close the physical connection; never rejects. */
   async close(): Promise<void> {
     this.#closing = true;
     try {

@@ -1,23 +1,23 @@
 /**
  * The cistern Driver for PostgreSQL on postgres.js: each pooled connection is one
- * postgres.js instance with exactly one socket (`PostgresConnection`, which holds
+ * postgres.js instance with exactly one socket (`PooledPostgresConnection`, which holds
  * all per-connection state). `postgres(...)` in index.ts validates the options and
  * constructs this class.
  */
 
 import type { BeginOptions, ConnectContext, Driver, DriverTarget } from '../../pool/driver.js';
 import { maskUrl } from '../../pool/errors.js';
-import { type PgConnection, PostgresConnection } from './postgres-connection.js';
-import { isDisconnectError, isRetryableError } from './postgres-errors.js';
+import { PooledPostgresConnection, type PostgresConnection } from './postgres-connection.js';
+import { isPostgresDisconnect, isPostgresRetryable } from './postgres-errors.js';
 import { createSql, parsedOptions } from './postgres-js.js';
 import type { ResolvedPostgresConfig } from './postgres-options.js';
 
-/** The connections this driver makes are PostgresConnections; the pool hands them back as such. */
-function own(conn: PgConnection): PostgresConnection {
-  return conn as PostgresConnection;
+/** The connections this driver makes are PooledPostgresConnections; the pool hands them back as such. */
+function own(conn: PostgresConnection): PooledPostgresConnection {
+  return conn as PooledPostgresConnection;
 }
 
-export class PostgresDriver implements Driver<PgConnection> {
+export class PostgresDriver implements Driver<PostgresConnection> {
   readonly name = 'postgres';
   readonly target: DriverTarget;
   /** The target as text, password masked: for messages. */
@@ -30,48 +30,48 @@ export class PostgresDriver implements Driver<PgConnection> {
     this.display = resolved.url !== undefined ? maskUrl(resolved.url) : displayOf(this.target);
   }
 
-  connect(ctx: ConnectContext): Promise<PgConnection> {
-    return PostgresConnection.open(ctx, this.#config, this.target, this.display);
+  connect(ctx: ConnectContext): Promise<PostgresConnection> {
+    return PooledPostgresConnection.open(ctx, this.#config, this.target, this.display);
   }
 
-  ping(conn: PgConnection): Promise<boolean> {
+  ping(conn: PostgresConnection): Promise<boolean> {
     return own(conn).ping();
   }
 
   // undefined (no promise) when there is nothing to do: the pool's check-in stays synchronous
-  reset(conn: PgConnection): Promise<void> {
+  reset(conn: PostgresConnection): Promise<void> {
     return own(conn).reset() as Promise<void>;
   }
 
-  close(conn: PgConnection): Promise<void> {
+  close(conn: PostgresConnection): Promise<void> {
     return own(conn).close();
   }
 
-  isAlive(conn: PgConnection): boolean {
+  isAlive(conn: PostgresConnection): boolean {
     return !own(conn).dead;
   }
 
-  setIdle(conn: PgConnection, idle: boolean): void {
+  setIdle(conn: PostgresConnection, idle: boolean): void {
     own(conn).setIdle(idle);
   }
 
   isDisconnect(error: unknown): boolean {
-    return isDisconnectError(error);
+    return isPostgresDisconnect(error);
   }
 
   isRetryable(error: unknown): boolean {
-    return isRetryableError(error);
+    return isPostgresRetryable(error);
   }
 
-  begin(conn: PgConnection, options: BeginOptions): Promise<void> {
+  begin(conn: PostgresConnection, options: BeginOptions): Promise<void> {
     return own(conn).begin(options);
   }
 
-  commit(conn: PgConnection): Promise<void> {
+  commit(conn: PostgresConnection): Promise<void> {
     return own(conn).commit();
   }
 
-  rollback(conn: PgConnection): Promise<void> {
+  rollback(conn: PostgresConnection): Promise<void> {
     return own(conn).rollback();
   }
 }

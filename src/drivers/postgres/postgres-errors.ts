@@ -14,7 +14,7 @@ const DRIVER_DISCONNECT_CODES = new Set([
 ]);
 
 /** True for postgres.js / socket errors that mean the physical connection is dead (the error or its causes). */
-export function isDisconnectError(error: unknown): boolean {
+export function isPostgresDisconnect(error: unknown): boolean {
   let current = error;
   for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
     const code = codeOf(current);
@@ -27,12 +27,12 @@ export function isDisconnectError(error: unknown): boolean {
 }
 
 /** True for serialization failures (40001) and deadlocks (40P01). */
-export function isRetryableError(error: unknown): boolean {
+export function isPostgresRetryable(error: unknown): boolean {
   return isRetryableSqlState(error);
 }
 
 /** One line about an error for a ConnectError message: message and code, nothing else (no parameters, no options). */
-export function describeError(error: unknown): string {
+export function describePostgresError(error: unknown): string {
   if (error instanceof Error) {
     const code = codeOf(error);
     return code !== undefined && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
