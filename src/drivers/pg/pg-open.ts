@@ -106,7 +106,7 @@ async function walk(
         const cause = (error as { cause?: unknown }).cause ?? error;
         errors.push(cause);
         const why = cause instanceof SessionMismatch ? cause.reason : maskUrl(describePgError(cause));
-        tried.push(`${host?.label ?? display}: ${why}`);
+        tried.push(`${host?.label ?? hostLabel(meta) ?? display}: ${why}`);
         if (!multi && !(cause instanceof SessionMismatch)) throw error;
       }
     }
@@ -119,6 +119,13 @@ async function walk(
   }
   // pg.Pool users (the face) see the cause: an AggregateError with every host's error and the same text
   throw new ConnectError(message, { cause: new AggregateError(errors, message) });
+}
+
+/** `host:port` of a one-host target, for the "hosts tried" list (undefined for a unix socket). */
+function hostLabel(meta: ConnectionMeta): string | undefined {
+  const { host, port } = meta.target;
+  if (host === undefined || host.startsWith('/') || port === undefined) return undefined;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** pg's error when the server answers the SSLRequest with 'N' (lib/connection.js). */
