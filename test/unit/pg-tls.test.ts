@@ -58,6 +58,16 @@ describe('pgTls', () => {
     expect(of('verify-full').clientConfig.ssl).toEqual({});
     expect(of('no-verify').clientConfig.ssl).toEqual({ rejectUnauthorized: false });
     expect(() => of('verify')).toThrow(PoolConfigError);
+    const missing = (() => {
+      try {
+        pgTls({ connectionString: 'postgres://u@h/db?sslcert=/nonexistent/client.pem' });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(missing).toBeInstanceOf(PoolConfigError);
+    expect((missing as PoolConfigError).option).toBe('sslcert');
+    expect((missing as PoolConfigError).message).toMatch(/cannot read sslcert/);
   });
 
   it('the ssl option wins over the URL', () => {

@@ -51,8 +51,9 @@ export function pgTls(input: Record<string, unknown>): PgTls {
   try {
     plan = tlsPlan(params, ssl === 'no-verify' ? 'require' : ssl, 'pg()');
   } catch (error) {
-    const key = ssl !== undefined && !/cannot read/.test((error as Error).message) ? 'ssl' : 'sslmode';
-    throw new PoolConfigError(key, (error as Error).message);
+    const message = (error as Error).message;
+    const file = /cannot read (sslrootcert|sslcert|sslkey)/.exec(message)?.[1];
+    throw new PoolConfigError(file ?? (ssl !== undefined ? 'ssl' : 'sslmode'), message);
   }
   const clientConfig = copyConfig(input);
   if (url !== undefined) {
