@@ -5,8 +5,10 @@
  * mid-query and at every handshake step): every caller settles and nothing is
  * left unhandled (test/support/setup.ts fails the run on an unhandled rejection).
  */
+
+import pgLib from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type PgConnection, pg } from '../../src/drivers/pg/index.js';
+import { type PgClientConstructor, type PgConnection, pg } from '../../src/drivers/pg/index.js';
 import { ConnectError, createPool, type Pool, PoolConfigError } from '../../src/index.js';
 import {
   adminSql,
@@ -104,6 +106,42 @@ describe.skipIf(!up)('pg driver', () => {
       expect((await third.query('select count(*)::int as n from pgd_reset')).rows[0].n).toBe(0);
       pool.release(third);
     } finally {
+      await pool.close();
+    }
+  });
+
+  it('pg before 8.21 (no getTransactionStatus): reset still reads the status from ReadyForQuery, no round trip when idle', async () => {
+    // pg.Client as pg 8.11-8.20 made it: the same protocol, no getTransactionStatus method
+    class OldClient extends pgLib.Client {}
+    Object.defineProperty(OldClient.prototype, 'getTransactionStatus', { value: undefined });
+    const Client = OldClient as unknown as PgClientConstructor;
+    expect(typeof new Client({}).getTransactionStatus).toBe('undefined');
+    const driver = pg(PG_URL, { Client });
+    const pool = createPool(driver, { telemetry: false, size: 1, maxOverflow: 0 });
+    const conn = await pool.acquire();
+    try {
+      await conn.query('select 1');
+      const trips = roundTrips(conn);
+      expect(driver.reset?.(conn)).toBeUndefined(); // idle: nothing sent
+      await conn.query('begin');
+      await conn.query('select 1');
+      const pending = driver.reset?.(conn); // in a transaction: ROLLBACK
+      expect(pending).toBeInstanceOf(Promise);
+      await pending;
+      await conn.query('select 1').catch(() => {}); // a failed transaction ('E') too
+      await conn.query('begin');
+      await conn.query('select 1/0').catch(() => {});
+      const failed = driver.reset?.(conn);
+      expect(failed).toBeInstanceOf(Promise);
+      await failed;
+      expect(driver.reset?.(conn)).toBeUndefined();
+      expect((await conn.query('select now() = statement_timestamp() as outside')).rows).toEqual([
+        { outside: true },
+      ]);
+      // begin, select 1, rollback, select 1, begin, select 1/0, rollback, and the check
+      expect(trips()).toBe(8);
+    } finally {
+      pool.release(conn);
       await pool.close();
     }
   });

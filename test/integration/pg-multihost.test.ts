@@ -318,6 +318,42 @@ describe.skipIf(!clusterUp)('cistern/pg: target_session_attrs on a primary and i
     }
   });
 
+  it('a read-only server that is not a standby (default_transaction_read_only=on): read-write skips it, read-only takes it', async () => {
+    const readOnly = await startPgPrimary({ tls: false, settings: { default_transaction_read_only: 'on' } });
+    try {
+      const onReadOnly = { port: readOnly.port, standby: false };
+      expect(await landsOn([readOnly, primary], 'read-write')).toEqual({
+        port: primary.port,
+        standby: false,
+      });
+      expect(await landsOn([primary, readOnly], 'read-only')).toEqual(onReadOnly);
+      // libpq: primary and standby look at recovery only
+      expect(await landsOn([readOnly, primary], 'primary')).toEqual(onReadOnly);
+      expect(await landsOn([readOnly, standby], 'standby')).toEqual({ port: standby.port, standby: true });
+      // without the startup report (servers before 14), libpq's query decides the same
+      const Client = countingClient(true);
+      const driver = pg(
+        multiHostUrl([readOnly, primary], { params: { target_session_attrs: 'read-write' } }),
+        {
+          Client,
+        },
+      );
+      const conn = await driver.connect(connectCtx({ timeoutMs: 10_000 }));
+      try {
+        expect(await serverPort(conn)).toBe(primary.port);
+      } finally {
+        await driver.close(conn);
+      }
+      const error = await pg(multiHostUrl([readOnly], { params: { target_session_attrs: 'read-write' } }))
+        .connect(connectCtx({ timeoutMs: 10_000 }))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as Error).message).toContain(`127.0.0.1:${readOnly.port}: read-only, not read-write`);
+    } finally {
+      await readOnly.destroy();
+    }
+  }, 60_000);
+
   it('prefer-standby with the standby down goes to the primary (last: stops the standby)', async () => {
     await standby.stop({ mode: 'immediate' });
     expect(await landsOn([standby, primary], 'prefer-standby')).toEqual({

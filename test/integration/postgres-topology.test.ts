@@ -31,6 +31,17 @@ async function inRecovery(url: string): Promise<boolean> {
   }
 }
 
+async function inRecoveryWith(options: Parameters<typeof postgres>[0]): Promise<boolean> {
+  const driver = postgres(options);
+  const conn = await driver.connect(connectCtx({ timeoutMs: 10_000 }));
+  try {
+    const [row] = await conn.sql<{ r: boolean }[]>`select pg_is_in_recovery() as r`;
+    return row!.r;
+  } finally {
+    await driver.close(conn);
+  }
+}
+
 describe.skipIf(!available)('postgres driver on a TLS-only primary and its standby', () => {
   let primary: PgNode;
   let standby: PgNode;
@@ -66,6 +77,54 @@ describe.skipIf(!available)('postgres driver on a TLS-only primary and its stand
       .catch((e: unknown) => e);
     expect(wrongHost).toBeInstanceOf(ConnectError);
     expect((wrongHost as Error).message).toMatch(/altnames|host ?name|IP: 127\.0\.0\.2/i);
+  });
+
+  it('verify-ca checks the chain only: it passes on 127.0.0.2, where verify-full fails saying the host name does not match', async () => {
+    const onWrongName = { sslmode: 'verify-ca', rootcert: 'ca', host: '127.0.0.2' } as const;
+    expect(await inRecovery(primary.url(onWrongName))).toBe(false);
+    // libpq: require with an sslrootcert verifies the CA as verify-ca does, also on 127.0.0.2
+    expect(await inRecovery(primary.url({ ...onWrongName, sslmode: 'require' }))).toBe(false);
+    const full = await postgres(primary.url({ ...onWrongName, sslmode: 'verify-full' }))
+      .connect(connectCtx())
+      .catch((e: unknown) => e);
+    expect(full).toBeInstanceOf(ConnectError);
+    expect((full as Error).message).toMatch(
+      /TLS: the server certificate does not name the host 127\.0\.0\.2 \(sslmode verify-full\)/,
+    );
+    // verify-ca still checks the chain: a wrong CA fails it
+    const wrongCa = await postgres(primary.url({ ...onWrongName, rootcert: 'other' }))
+      .connect(connectCtx())
+      .catch((e: unknown) => e);
+    expect(wrongCa).toBeInstanceOf(ConnectError);
+    expect((wrongCa as Error).message).toMatch(/TLS: the server certificate is not trusted by the given CA/);
+  });
+
+  it('the ssl option object (ca, cert, key): verified against its CA, host name checked; a wrong CA is not trusted', async () => {
+    const { pem } = primary.certs;
+    const base = { port: primary.port, user: 'postgres', database: 'test' };
+    expect(await inRecoveryWith({ ...base, host: '127.0.0.1', ssl: { ca: pem.ca } })).toBe(false);
+    // an object is verify-full: 127.0.0.2 is not in the certificate
+    const wrongName = await postgres({ ...base, host: '127.0.0.2', ssl: { ca: pem.ca } })
+      .connect(connectCtx())
+      .catch((e: unknown) => e);
+    expect(wrongName).toBeInstanceOf(ConnectError);
+    expect((wrongName as Error).message).toMatch(/does not name the host 127\.0\.0\.2/);
+    const wrongCa = await postgres({ ...base, host: '127.0.0.1', ssl: { ca: pem.otherCa } })
+      .connect(connectCtx())
+      .catch((e: unknown) => e);
+    expect(wrongCa).toBeInstanceOf(ConnectError);
+    expect((wrongCa as Error).message).toMatch(/not trusted by the given CA/);
+    // the client-certificate role with cert and key in the object
+    const cert = { ...base, host: '127.0.0.1', user: 'cistern_cert' };
+    const driver = postgres({ ...cert, ssl: { ca: pem.ca, cert: pem.clientCert, key: pem.clientKey } });
+    const conn = await driver.connect(connectCtx());
+    try {
+      const [row] = await conn.sql<{ u: string; ssl: boolean }[]>`
+        select current_user as u, ssl from pg_stat_ssl where pid = pg_backend_pid()`;
+      expect(row).toEqual({ u: 'cistern_cert', ssl: true });
+    } finally {
+      await driver.close(conn);
+    }
   });
 
   it('a client certificate (sslcert, sslkey) authenticates', async () => {
@@ -143,4 +202,64 @@ describe.skipIf(!available)('postgres driver on a TLS-only primary and its stand
       await pool.close();
     }
   });
+  /** Where a multi-host URL with these attrs lands: the server's port and whether it is a standby. */
+  async function landsOn(nodes: PgNode[], attrs: string): Promise<{ port: number; standby: boolean }> {
+    const driver = postgres(multiHostUrl(nodes, { params: { target_session_attrs: attrs } }));
+    const conn = await driver.connect(connectCtx({ timeoutMs: 10_000 }));
+    try {
+      const [row] = await conn.sql<{ port: number; r: boolean }[]>`
+        select inet_server_port() as port, pg_is_in_recovery() as r`;
+      return { port: row!.port, standby: row!.r };
+    } finally {
+      await driver.close(conn);
+    }
+  }
+
+  it('any takes the first host that answers, a standby included', async () => {
+    expect(await landsOn([standby, primary], 'any')).toEqual({ port: standby.port, standby: true });
+    expect(await landsOn([primary, standby], 'any')).toEqual({ port: primary.port, standby: false });
+  });
+
+  it('a read-only server that is not a standby (default_transaction_read_only=on): read-write skips it, read-only takes it', async () => {
+    const readOnly = await startPgPrimary({ settings: { default_transaction_read_only: 'on' } });
+    try {
+      const onReadOnly = { port: readOnly.port, standby: false };
+      expect(await landsOn([readOnly, primary], 'read-write')).toEqual({
+        port: primary.port,
+        standby: false,
+      });
+      expect(await landsOn([primary, readOnly], 'read-only')).toEqual(onReadOnly);
+      // libpq: primary and standby look at recovery only
+      expect(await landsOn([readOnly, primary], 'primary')).toEqual(onReadOnly);
+      const error = await postgres(
+        multiHostUrl([readOnly], { params: { target_session_attrs: 'read-write' } }),
+      )
+        .connect(connectCtx({ timeoutMs: 10_000 }))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as Error).message).toContain(`127.0.0.1:${readOnly.port}: read-only, not read-write`);
+    } finally {
+      await readOnly.destroy();
+    }
+  }, 60_000);
+
+  it('prefer-standby with the standby down goes to the primary; standby then fails naming both hosts', async () => {
+    await standby.stop({ mode: 'immediate' });
+    try {
+      expect(await landsOn([standby, primary], 'prefer-standby')).toEqual({
+        port: primary.port,
+        standby: false,
+      });
+      const error = await postgres(
+        multiHostUrl([standby, primary], { params: { target_session_attrs: 'standby' } }),
+      )
+        .connect(connectCtx({ timeoutMs: 10_000 }))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as Error).message).toContain(`127.0.0.1:${standby.port}: `);
+      expect((error as Error).message).toContain(`127.0.0.1:${primary.port}: read-write, not standby`);
+    } finally {
+      await standby.start();
+    }
+  }, 60_000);
 });

@@ -18,8 +18,10 @@
  * - An 'error' listener stays on every client for its whole life: an idle client's error
  *   marks it dead and the pool closes it; it never crashes the process.
  * - `reset` (check-in) reads pg's transaction status from the last ReadyForQuery
- *   (`client.getTransactionStatus()`): idle means no promise and no round trip; otherwise
+ *   (`client.getTransactionStatus()`, pg >= 8.21; on older pg the driver reads the
+ *   ReadyForQuery messages itself): idle means no promise and no round trip; otherwise
  *   ROLLBACK (and `DISCARD ALL` with `discardOnReset`).
+ * - TLS: sslmode / sslrootcert / sslcert / sslkey and `ssl` with libpq's meanings (pg-tls.ts).
  * - Telemetry: with an observer, the client's `query` is wrapped once per connection, so
  *   queries sent through `conn.raw` (and by tools through the face) are observed too.
  * - `Pool` (the face) extends the installed `pg.Pool`, so `instanceof pg.Pool` holds.

@@ -71,6 +71,8 @@ export class PooledPgConnection implements PgConnection {
   readonly #onDead: (error?: unknown) => void;
   readonly #discardOnReset: boolean;
   readonly #hooks: PgHooks | undefined;
+  /** The last ReadyForQuery's status, kept only on pg < 8.21 (no `getTransactionStatus`). */
+  #txStatus: string | undefined;
 
   private constructor(
     client: PgClient,
@@ -90,6 +92,13 @@ export class PooledPgConnection implements PgConnection {
       ctx.observer === undefined ? (client.query as QueryFn) : observeClient(client, ctx.observer, meta);
     client.on('error', this.#onError);
     client.on('end', this.#onEnd);
+    // pg before 8.21 has no getTransactionStatus: the status byte of every ReadyForQuery is
+    // read off the client's protocol connection instead (pg-protocol has parsed it since 1.0)
+    if (typeof client.getTransactionStatus !== 'function' && typeof client.connection?.on === 'function') {
+      client.connection.on('readyForQuery', (message: { status?: unknown } | undefined) => {
+        this.#txStatus = typeof message?.status === 'string' ? message.status : undefined;
+      });
+    }
   }
 
   /**
@@ -233,13 +242,14 @@ export class PooledPgConnection implements PgConnection {
 
   /**
    * Roll back an open transaction (and `DISCARD ALL` when configured). Returns undefined
-   * (no promise, no round trip) when the last ReadyForQuery said idle ('I'); a client that
-   * cannot tell (no `getTransactionStatus`) is always rolled back.
+   * (no promise, no round trip) when the last ReadyForQuery said idle ('I'): from pg's
+   * `getTransactionStatus()` (pg >= 8.21), else from the ReadyForQuery messages the driver
+   * hears itself. A client that cannot tell (pg.native, a custom Client) is always rolled back.
    */
   reset(): Promise<void> | undefined {
     if (this.dead) return undefined;
     const status =
-      typeof this.raw.getTransactionStatus === 'function' ? this.raw.getTransactionStatus() : undefined;
+      typeof this.raw.getTransactionStatus === 'function' ? this.raw.getTransactionStatus() : this.#txStatus;
     const rollback = status !== 'I';
     if (!rollback && !this.#discardOnReset) return undefined;
     const run = (text: string): Promise<void> =>

@@ -11,6 +11,7 @@ import { isPgDisconnect, isPgRetryable } from './pg-errors.js';
 import { pgHostPlan } from './pg-hosts.js';
 import type { PgOpenPlan } from './pg-open.js';
 import type { ResolvedPgConfig } from './pg-options.js';
+import { pgTls } from './pg-tls.js';
 import type { PgClient } from './pg-types.js';
 
 function own(conn: PgConnection): PooledPgConnection {
@@ -25,13 +26,24 @@ export class PgDriver implements Driver<PgConnection> {
   /** How a connection is opened: hosts to walk, target_session_attrs, password function. */
   readonly #plan: PgOpenPlan;
 
-  /** Throws PoolConfigError for a bad host list or target_session_attrs (pg.Pool's face too). */
+  /** Throws PoolConfigError for a bad host list, target_session_attrs or sslmode (pg.Pool's face too). */
   constructor(config: ResolvedPgConfig, hooks?: PgHooks) {
-    const hosts = pgHostPlan(config.clientConfig);
+    // TLS with libpq's meanings (pg-tls.ts): the URL's sslmode and files become the clients' `ssl`
+    const tls = pgTls(config.clientConfig);
+    const resolved =
+      tls.clientConfig === config.clientConfig ? config : { ...config, clientConfig: tls.clientConfig };
+    const hosts = pgHostPlan(resolved.clientConfig);
     // a multi-host URL: the first host stands for the target (pg's parser takes one host)
-    this.target = targetOf({ ...config, clientConfig: hosts.configFor(hosts.hosts[0]) });
+    this.target = targetOf({ ...resolved, clientConfig: hosts.configFor(hosts.hosts[0]) });
     this.display = config.display ?? displayOf(this.target);
-    this.#plan = { config, hosts, meta: { target: this.target }, display: this.display, hooks };
+    this.#plan = {
+      config: resolved,
+      hosts,
+      meta: { target: this.target },
+      display: this.display,
+      hooks,
+      plainFallback: tls.plainFallback,
+    };
   }
 
   connect(ctx: ConnectContext): Promise<PgConnection> {

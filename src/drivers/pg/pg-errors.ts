@@ -6,6 +6,7 @@
  */
 
 import { codeOf, isConnectionLossCode, isRetryableSqlState } from '../sqlstate.js';
+import { describeTlsError, isTlsError } from '../tls-plan.js';
 
 /** What pg's socket raises beyond the shared codes (../sqlstate.ts): a write on a socket already ended. */
 const DRIVER_DISCONNECT_CODES = new Set(['ERR_STREAM_WRITE_AFTER_END']);
@@ -41,6 +42,8 @@ export function isPgRetryable(error: unknown): boolean {
 
 /** One line about an error for a ConnectError message: its message and code, never options or parameters. */
 export function describePgError(error: unknown): string {
+  // a certificate not trusted, a host name the certificate lacks: worded as the postgres.js driver does
+  if (isTlsError(error)) return describeTlsError(error, (error as { host?: string }).host);
   if (error instanceof Error) {
     const code = codeOf(error);
     const message = error.message || error.name;

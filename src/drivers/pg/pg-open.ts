@@ -23,7 +23,7 @@ import {
 } from '../target-session.js';
 import { type PgHooks, PooledPgConnection } from './pg-connection.js';
 import { describePgError } from './pg-errors.js';
-import type { PgHost, PgHostPlan } from './pg-hosts.js';
+import { copyConfig, type PgHost, type PgHostPlan } from './pg-hosts.js';
 import type { ResolvedPgConfig } from './pg-options.js';
 import type { PgClient } from './pg-types.js';
 
@@ -34,6 +34,8 @@ export interface PgOpenPlan {
   meta: Omit<ConnectionMeta, 'connectionId'>;
   display: string;
   hooks: PgHooks | undefined;
+  /** sslmode `allow` / `prefer`: a server that answers the SSLRequest with 'N' is used in plain text. */
+  plainFallback: boolean;
 }
 
 /** Open one connection; rejects with a ConnectError (password masked, never in the text). */
@@ -45,6 +47,7 @@ export function openPg(ctx: ConnectContext, plan: PgOpenPlan): Promise<PooledPgC
   // over the config, password included): then cistern hands the password to the client itself
   const lost = source !== undefined && typeof config.clientConfig.connectionString === 'string';
   if (hosts.hosts.length === 0 && hosts.want === undefined && typeof source !== 'function' && !lost) {
+    if (plan.plainFallback) return openOrPlain(ctx, config, meta, display, hooks);
     return PooledPgConnection.openOne(ctx, config, meta, display, hooks);
   }
   return walk(ctx, plan, meta, source);
@@ -94,13 +97,16 @@ async function walk(
       const checked = want === undefined ? plan.hooks : checkingHooks(plan.hooks, pass);
       const hooks = password === undefined ? checked : passwordHooks(checked, password);
       try {
-        return await PooledPgConnection.openOne(attempt, { ...config, clientConfig }, meta, display, hooks);
+        const one = { ...config, clientConfig };
+        return await (plan.plainFallback
+          ? openOrPlain(attempt, one, meta, display, hooks)
+          : PooledPgConnection.openOne(attempt, one, meta, display, hooks));
       } catch (error) {
         if (!multi && want === undefined) throw error;
         const cause = (error as { cause?: unknown }).cause ?? error;
         errors.push(cause);
         const why = cause instanceof SessionMismatch ? cause.reason : maskUrl(describePgError(cause));
-        tried.push(`${host?.label ?? display}: ${why}`);
+        tried.push(`${host?.label ?? hostLabel(meta) ?? display}: ${why}`);
         if (!multi && !(cause instanceof SessionMismatch)) throw error;
       }
     }
@@ -113,6 +119,39 @@ async function walk(
   }
   // pg.Pool users (the face) see the cause: an AggregateError with every host's error and the same text
   throw new ConnectError(message, { cause: new AggregateError(errors, message) });
+}
+
+/** `host:port` of a one-host target, for the "hosts tried" list (undefined for a unix socket). */
+function hostLabel(meta: ConnectionMeta): string | undefined {
+  const { host, port } = meta.target;
+  if (host === undefined || host.startsWith('/') || port === undefined) return undefined;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** pg's error when the server answers the SSLRequest with 'N' (lib/connection.js). */
+const NO_TLS = 'The server does not support SSL connections';
+
+/**
+ * sslmode `allow` / `prefer` (libpq): TLS first; a server that does not accept TLS is
+ * connected to again in plain text, within what is left of the connect timeout.
+ */
+async function openOrPlain(
+  ctx: ConnectContext,
+  config: ResolvedPgConfig,
+  meta: ConnectionMeta,
+  display: string,
+  hooks: PgHooks | undefined,
+): Promise<PooledPgConnection> {
+  const started = performance.now();
+  try {
+    return await PooledPgConnection.openOne(ctx, config, meta, display, hooks);
+  } catch (error) {
+    const left = ctx.timeoutMs - Math.floor(performance.now() - started);
+    const cause = (error as { cause?: unknown }).cause;
+    if (!(cause instanceof Error) || cause.message !== NO_TLS || left <= 0 || ctx.signal.aborted) throw error;
+    const plain = { ...config, clientConfig: { ...copyConfig(config.clientConfig), ssl: false } };
+    return PooledPgConnection.openOne({ ...ctx, timeoutMs: left }, plain, meta, display, hooks);
+  }
 }
 
 /**

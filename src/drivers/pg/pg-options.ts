@@ -39,8 +39,22 @@ export interface PgDriverOptions {
    * `read-only`, `primary`, `standby`, `prefer-standby`. Checked on every new connection.
    */
   target_session_attrs?: 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
-  /** TLS, as pg's `ssl` (`true`, or tls.connect options). `sslmode` in the URL works too. */
-  ssl?: boolean | Record<string, unknown>;
+  /**
+   * TLS with libpq's meanings (not pg's: pg 8 verifies fully for `require` and `verify-ca`):
+   * `true` (verify-full against the system CAs), an sslmode string (`disable`, `allow`,
+   * `prefer`, `require`, `verify-ca`, `verify-full`), or `tls.connect` options (`ca`, `cert`,
+   * `key`, ...; verified unless `rejectUnauthorized: false`). Wins over `sslmode` /
+   * `sslrootcert` / `sslcert` / `sslkey` in the URL, which work the same way.
+   */
+  ssl?:
+    | boolean
+    | 'disable'
+    | 'allow'
+    | 'prefer'
+    | 'require'
+    | 'verify-ca'
+    | 'verify-full'
+    | Record<string, unknown>;
   sslnegotiation?: 'postgres' | 'direct';
   /** `application_name` of every connection (visible in pg_stat_activity). Default 'cistern'. */
   application_name?: string;

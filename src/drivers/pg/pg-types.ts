@@ -38,7 +38,7 @@ export interface PgClient {
   on(event: string, listener: (...args: any[]) => void): unknown;
   once?(event: string, listener: (...args: any[]) => void): unknown;
   removeListener?(event: string, listener: (...args: any[]) => void): unknown;
-  /** 'I' idle, 'T' in a transaction, 'E' in a failed transaction (pg >= 8.15); null before the first ReadyForQuery. */
+  /** 'I' idle, 'T' in a transaction, 'E' in a failed transaction (pg >= 8.21; older pg: the driver reads ReadyForQuery itself); null before the first ReadyForQuery. */
   getTransactionStatus?(): string | null;
   ref?(): void;
   unref?(): void;

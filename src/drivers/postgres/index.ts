@@ -25,7 +25,7 @@
  * - `reset` (check-in) reads the transaction status PostgreSQL sends in every
  *   ReadyForQuery: when idle it returns without a promise or a round trip; otherwise
  *   it sends ROLLBACK (and `DISCARD ALL` with `discardOnReset`). TLS is negotiated by
- *   the socket gate itself (tls-plan.ts: sslmode, sslrootcert, sslcert, sslkey, `ssl`),
+ *   the socket gate itself (../tls-plan.ts: sslmode, sslrootcert, sslcert, sslkey, `ssl`),
  *   so the status is read from the decrypted stream under TLS too.
  * - Multi-host URLs: the host list is walked only while a connection opens (a dead
  *   host is skipped; `target_session_attrs` is checked by cistern with libpq's meanings:

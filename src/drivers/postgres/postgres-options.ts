@@ -7,8 +7,8 @@
  */
 import type { PasswordSource } from '../resolve-password.js';
 import { SESSION_ATTRS, type TargetSessionAttrs } from '../target-session.js';
+import { type SslParams, type TlsPlan, takeSslParams, tlsPlan } from '../tls-plan.js';
 import type { PostgresJsOptions } from './postgres-js.js';
-import { type TlsPlan, takeParam, tlsPlan } from './tls-plan.js';
 
 export interface PostgresDriverOptions {
   /** `postgres://user:password@host:port/database?...`; any postgres.js URL parameter works. */
@@ -164,15 +164,9 @@ export function resolveConfig(
       );
     }
   }
-  // TLS: negotiated by cistern's socket gate (tls-plan.ts); postgres.js sees plain text
-  const params: { sslmode?: string; sslrootcert?: string; sslcert?: string; sslkey?: string } = {};
-  if (url !== undefined) {
-    for (const name of ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey'] as const) {
-      const [value, rest] = takeParam(url, name);
-      url = rest;
-      if (value !== undefined) params[name === 'ssl' ? 'sslmode' : name] ??= value;
-    }
-  }
+  // TLS: negotiated by cistern's socket gate (../tls-plan.ts); postgres.js sees plain text
+  let params: SslParams = {};
+  if (url !== undefined) [params, url] = takeSslParams(url);
   params.sslmode ??= process.env.PGSSLMODE || undefined;
   const tls = tlsPlan(params, options.ssl ?? extra.ssl);
   base.ssl = false;

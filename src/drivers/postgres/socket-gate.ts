@@ -28,8 +28,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { describeTlsError, type TlsPlan } from '../tls-plan.js';
 import type { ParsedSocketOptions } from './postgres-js.js';
-import { describeTlsError, type TlsPlan } from './tls-plan.js';
 import type { TransactionStatus } from './transaction-status.js';
 
 const ignore = (): void => {};
