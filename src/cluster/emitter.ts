@@ -1,7 +1,9 @@
 /**
  * The cluster's own events (members going down and up, the primary changing). Every
- * listener runs isolated, as in the pool's emitter: a throwing listener never breaks
- * the cluster, and is reported once through `process.emitWarning`.
+ * listener runs isolated, as in the pool's emitter (src/pool/emitter.ts): a listener that
+ * throws, or an async listener whose promise rejects, never breaks the cluster or the
+ * other listeners, and is reported once per listener through `process.emitWarning`
+ * (code CISTERN_LISTENER_ERROR).
  */
 
 export interface ClusterEvents {
@@ -46,15 +48,31 @@ export class ClusterEmitter {
     if (list === undefined) return;
     for (const listener of list) {
       try {
-        listener(payload);
+        const returned: unknown = listener(payload);
+        // an async listener: its rejection would otherwise be unhandled and end the process
+        if (returned !== undefined && typeof (returned as PromiseLike<unknown>)?.then === 'function') {
+          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+            this.#listenerFailed(event, listener, error, 'rejected'),
+          );
+        }
       } catch (error) {
-        if (this.#warned.has(listener)) continue;
-        this.#warned.add(listener);
-        process.emitWarning(
-          `a cistern cluster '${event}' listener threw (the cluster carried on): ${error instanceof Error ? error.message : String(error)}`,
-          { code: 'CISTERN_LISTENER_ERROR' },
-        );
+        this.#listenerFailed(event, listener, error, 'threw');
       }
     }
+  }
+
+  #listenerFailed(
+    event: ClusterEventName,
+    listener: object,
+    error: unknown,
+    how: 'threw' | 'rejected',
+  ): void {
+    if (this.#warned.has(listener)) return;
+    this.#warned.add(listener);
+    const message = error instanceof Error ? error.message : String(error);
+    process.emitWarning(`a cistern cluster '${event}' listener ${how} (the cluster carried on): ${message}`, {
+      code: 'CISTERN_LISTENER_ERROR',
+      detail: error instanceof Error ? error.stack : undefined,
+    });
   }
 }

@@ -1,3 +1,16 @@
+/**
+ * The pool's events: `on` / `once` / `off` / `listenerCount`, and calling listeners.
+ *
+ * Owns: the listener table (plain listeners, and conditional ones added with `{ when }`,
+ * in a second table so an unwatched event costs one load) and listener isolation: a
+ * listener that throws, an async listener whose promise rejects, and a `when()` that
+ * throws or returns a promise never break the pool or the other listeners; each is
+ * reported once per listener through `process.emitWarning` (code CISTERN_LISTENER_ERROR).
+ *
+ * Does not own: when an event happens and what its payload holds (the pool, pool.ts, and
+ * the waiting line, wait-queue.ts, build and emit them after `watched(event)`), the event
+ * types (types.ts), the diagnostics channels (src/diagnostics, conditional listeners here).
+ */
 import type { PoolEventName, PoolEvents, PoolListener } from './types.js';
 
 /** Every event a pool emits (the type check below keeps it complete). */
@@ -16,6 +29,9 @@ const everyEventListed: [Exclude<PoolEventName, (typeof POOL_EVENT_NAMES)[number
   ? true
   : never = true;
 void everyEventListed;
+
+/** Why a conditional listener was skipped when its when() answered with a promise. */
+const SKIPPED_PROMISE = ' instead of a boolean (the listener was skipped)';
 
 type ListenerTable = { [K in PoolEventName]?: PoolListener<K>[] };
 
@@ -133,12 +149,30 @@ export class PoolEmitter {
   }
 
   #wants(event: PoolEventName, c: Conditional<PoolEventName>): boolean {
+    let wanted: unknown;
     try {
-      return c.when() === true;
+      wanted = c.when();
     } catch (error) {
       this.#listenerFailed(event, c.when, error, 'threw', 'the when() of a', ' (the listener was skipped)');
       return false;
     }
+    if (wanted === true) return true;
+    // when() must answer at once: a promise (an async when()) is not a yes, and its rejection
+    // would otherwise be unhandled and end the process
+    if (wanted !== false && typeof (wanted as PromiseLike<unknown> | null)?.then === 'function') {
+      (wanted as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+        this.#listenerFailed(event, c.when, error, 'rejected', 'the when() of a', SKIPPED_PROMISE),
+      );
+      this.#listenerFailed(
+        event,
+        c.when,
+        new TypeError('when() returned a promise; it must return a boolean'),
+        'returned a promise',
+        'the when() of a',
+        SKIPPED_PROMISE,
+      );
+    }
+    return false;
   }
 
   #call<K extends PoolEventName>(event: K, listener: PoolListener<K>, payload: PoolEvents[K]): void {
@@ -159,7 +193,7 @@ export class PoolEmitter {
     event: string,
     listener: object,
     error: unknown,
-    how: 'threw' | 'rejected',
+    how: 'threw' | 'rejected' | 'returned a promise',
     what = 'a',
     after = '',
   ): void {

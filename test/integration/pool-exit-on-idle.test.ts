@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { runChild } from '../support/run-child.js';
 import { MARIADB_URL, PG_URL, serverAvailable } from '../support/servers.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -55,5 +56,21 @@ describe.each([
     } finally {
       child.kill('SIGKILL');
     }
+  }, 40_000);
+
+  test('with allowExitOnIdle a checked-out connection keeps the process alive', async () => {
+    if (!(await serverAvailable(server, url, variable))) return;
+    // the same child as the first test, which exits by itself; here it holds one connection
+    const r = await runChild(
+      'test/fixtures/exit-on-idle.ts',
+      [kind, url, '1', 'hold'],
+      'holding',
+      3000,
+      30_000,
+    );
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.stdout).toContain('holding');
+    expect(r.stdout).toMatch(/"used":1/);
+    expect(r.state).toBe('running');
   }, 40_000);
 });

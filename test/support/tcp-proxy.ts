@@ -18,6 +18,9 @@
  *                                    // server's first ReadyForQuery and all that follows it
  * await hold.held;                   // the client waits for it; hold.upstreamPort names the backend
  * await hold.release();              // deliver everything held in ONE write (and the close, if any)
+ * proxy.dropMessages('pg', (m) => m.type === 'S' && m.bytes.includes('in_hot_standby'));
+ *                                    // protocol-aware: remove matching server messages from every
+ *                                    // connection opened from now on (a server that never sends them)
  * await proxy.close();               // cut everything and stop listening (idempotent)
  * ```
  *
@@ -95,6 +98,12 @@ export interface TcpProxy {
    * server's first byte answers a startup message, so no SSLRequest) or 'mysql' (int24 length + seq).
    */
   holdMessage(framing: 'pg' | 'mysql', match: (message: ProxyMessage) => boolean): MessageHold;
+  /**
+   * Remove every server-to-client message that matches, on connections opened from now on (an
+   * older server that never sends it; `undefined` stops). Whole messages only: the server's bytes
+   * are reassembled into messages and forwarded a message at a time. Applied before holdMessage.
+   */
+  dropMessages(framing: 'pg' | 'mysql', match: ((message: ProxyMessage) => boolean) | undefined): void;
   /** Destroy every open connection, client and upstream side. Returns how many were cut. */
   cutAll(options?: { reset?: boolean }): number;
   stats(): TcpProxyStats;
@@ -105,6 +114,13 @@ export interface TcpProxy {
 interface Pipe {
   /** Server-to-client message framing state, while a hold is armed. */
   frames?: FrameState;
+  /** The drop filter in force when this connection was accepted, and its incomplete message. */
+  drop?: {
+    framing: 'pg' | 'mysql';
+    match: (message: ProxyMessage) => boolean;
+    partial: Buffer;
+    index: number;
+  };
   client: net.Socket;
   upstream: net.Socket | undefined;
   toUpstream: Chunk[];
@@ -201,6 +217,33 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     onUpstreamClosed: () => void;
   }
   let hold: Hold | undefined;
+  let drop: Pipe['drop'];
+
+  /** The server's bytes without the messages the drop filter removes (whole messages only). */
+  const filtered = (pipe: Pipe, data: Buffer): Buffer => {
+    const d = pipe.drop;
+    if (d === undefined) return data;
+    const all = d.partial.length > 0 ? Buffer.concat([d.partial, data]) : data;
+    const headerLength = d.framing === 'pg' ? 5 : 4;
+    const kept: Buffer[] = [];
+    let pos = 0;
+    while (all.length - pos >= headerLength) {
+      const pg = d.framing === 'pg';
+      const length = pg ? 1 + all.readUInt32BE(pos + 1) : 4 + all.readUIntLE(pos, 3);
+      if (all.length - pos < length) break;
+      const bytes = all.subarray(pos, pos + length);
+      const message = {
+        index: d.index++,
+        type: pg ? String.fromCharCode(all[pos]!) : '',
+        seq: pg ? -1 : all[pos + 3]!,
+        bytes,
+      };
+      if (!d.match(message)) kept.push(bytes);
+      pos += length;
+    }
+    d.partial = Buffer.from(all.subarray(pos));
+    return Buffer.concat(kept);
+  };
 
   /** True when the pipe's server bytes are (now) held and must not be forwarded. */
   const holding = (pipe: Pipe, data: Buffer): boolean => {
@@ -255,7 +298,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     };
     upstream.on('error', upstreamGone);
     upstream.on('close', upstreamGone);
-    upstream.on('data', (data: Buffer) => {
+    upstream.on('data', (received: Buffer) => {
+      const data = filtered(pipe, received);
+      if (data.length === 0) return;
       if (tripped(pipe, 'down', data)) return;
       if (holding(pipe, data)) return;
       pipe.toClient.push({ data });
@@ -314,6 +359,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       timers: new Set(),
       closed: false,
     };
+    if (drop !== undefined) pipe.drop = { ...drop, partial: Buffer.alloc(0), index: 0 };
     client.on('error', () => destroyPipe(pipe));
     client.on('close', () => destroyPipe(pipe));
     if (mode === 'refuse' || closing) {
@@ -374,6 +420,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     cutAll,
     cutWhen(match) {
       trigger = match;
+    },
+    dropMessages(framing, match) {
+      drop = match === undefined ? undefined : { framing, match, partial: Buffer.alloc(0), index: 0 };
     },
     holdMessage(framing, match) {
       if (hold !== undefined) throw new Error('holdMessage: a hold is already armed; release it first');

@@ -1,10 +1,15 @@
 /**
  * resolvePassword: the password option of every driver may be a function (sync or
  * async) called for each new connection; its failures are coded errors, its hang is
- * bounded by the connect timeout (fake timers), an abort stops the wait.
+ * bounded by the connect timeout (fake timers), an abort stops the wait. Nothing is printed
+ * while it fails (console.*, stdout, stderr and process warnings are watched), and no value
+ * the function returned or held shows in the error's message, stack or cause chain.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolvePassword } from '../../src/drivers/resolve-password.js';
+import { ConnectError, createPool } from '../../src/index.js';
+import { FakeDriver } from '../support/fake-driver.js';
+import { errorText, expectNoSecret, recordPoolEvents, watchOutput } from '../support/secret-watch.js';
 
 const open = (timeoutMs = 1000, signal = new AbortController().signal) => ({ signal, timeoutMs });
 
@@ -28,7 +33,7 @@ describe('resolvePassword', () => {
     expect(async).toHaveBeenCalledTimes(2);
   });
 
-  it('a throwing or rejecting function is PASSWORD_FUNCTION_FAILED with the error as cause', async () => {
+  it('a throwing or rejecting function is PASSWORD_FUNCTION_FAILED with the error as cause; nothing printed', async () => {
     const boom = new Error('vault is sealed');
     for (const fn of [
       () => {
@@ -38,18 +43,76 @@ describe('resolvePassword', () => {
         throw boom;
       },
     ]) {
-      const error = await Promise.resolve(resolvePassword(fn, open())).catch((e: unknown) => e);
+      const watch = watchOutput();
+      let error: unknown;
+      try {
+        error = await Promise.resolve(resolvePassword(fn, open())).catch((e: unknown) => e);
+      } finally {
+        watch.stop();
+      }
       expect(error).toMatchObject({ code: 'PASSWORD_FUNCTION_FAILED', cause: boom });
       expect((error as Error).message).toBe('the password function failed: vault is sealed');
+      expect(watch.text()).toBe('');
     }
   });
 
-  it('a value that is not a string is PASSWORD_NOT_A_STRING (and the value is not printed)', async () => {
-    const error = await Promise.resolve(resolvePassword((() => 42) as never, open())).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toMatchObject({ code: 'PASSWORD_NOT_A_STRING' });
-    expect((error as Error).message).not.toContain('42');
+  it('a value that is not a string is PASSWORD_NOT_A_STRING; the value is never printed nor in the error', async () => {
+    const secret = 'unit-not-a-string-secret-3e1a';
+    for (const value of [
+      42,
+      { token: secret, toString: () => secret },
+      Buffer.from(secret),
+      Promise.resolve({ token: secret }),
+    ]) {
+      const watch = watchOutput();
+      let error: unknown;
+      try {
+        error = await Promise.resolve(resolvePassword((() => value) as never, open())).catch(
+          (e: unknown) => e,
+        );
+      } finally {
+        watch.stop();
+      }
+      expect(error).toMatchObject({ code: 'PASSWORD_NOT_A_STRING' });
+      expect((error as Error).message).not.toContain('42');
+      expect(watch.text()).toBe('');
+      expectNoSecret([secret], { output: watch.text(), error: errorText(error) });
+    }
+  });
+
+  it('a pool whose password function fails: nothing printed, no secret in the error or the events (fake driver)', async () => {
+    const secret = 'unit-rotated-secret-77b0';
+    const driver = new FakeDriver();
+    const real = driver.connect.bind(driver);
+    // the fake driver resolves a password function the way every real driver does
+    let calls = 0;
+    const password = async (): Promise<string> => {
+      calls++;
+      if (calls === 1) return secret;
+      throw new Error('token service down');
+    };
+    driver.connect = async (ctx) => {
+      await Promise.resolve(resolvePassword(password, ctx)).catch((cause: unknown) => {
+        throw new ConnectError('could not connect to fake://db: password function failed', { cause });
+      });
+      return real(ctx);
+    };
+    const pool = createPool(driver, { size: 2, maxOverflow: 0, telemetry: false });
+    const events = recordPoolEvents(pool);
+    const watch = watchOutput();
+    let error: unknown;
+    try {
+      const held = await pool.acquire();
+      error = await pool.use(() => 1).catch((e: unknown) => e);
+      pool.release(held);
+    } finally {
+      watch.stop();
+      await pool.close();
+    }
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(events.names()).toEqual(expect.arrayContaining(['connect', 'checkout', 'connectFailed']));
+    expect(watch.text()).toBe('');
+    expectNoSecret([secret], { output: watch.text(), error: errorText(error), events: events.text() });
   });
 
   it('a function that never answers fails at the connect timeout (fake timers)', async () => {

@@ -151,6 +151,45 @@ describe('events', () => {
     expect(() => pool.on('checkin', skipped, { when: true as never })).toThrow(/when must be a function/);
   });
 
+  it('a when() that returns a promise (an async when) skips its listener, reported once; a rejection is never unhandled', async () => {
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      const { pool } = makePool({ size: 1, maxOverflow: 0 });
+      const rejecting = vi.fn();
+      const resolving = vi.fn();
+      const plain = vi.fn();
+      // an async when() rejects on every emit: its listener is skipped, the pool carries on
+      pool.on('checkin', rejecting, {
+        when: (async () => {
+          throw new Error('async when bug');
+        }) as never,
+      });
+      // a promise of true is not a yes: when() must answer at once
+      pool.on('checkin', resolving, { when: (async () => true) as never });
+      pool.on('checkin', plain);
+      for (let i = 0; i < 3; i++) pool.release(await pool.acquire());
+      await tick(0);
+      expect(rejecting).not.toHaveBeenCalled();
+      expect(resolving).not.toHaveBeenCalled();
+      expect(plain).toHaveBeenCalledTimes(3);
+      expect(pool.stats()).toMatchObject({ used: 0, idle: 1, size: 1 });
+      const messages = warning.mock.calls.map((call) => String(call[0]));
+      // once per when(), however often it ran (its later rejections are handled, not reported again)
+      expect(
+        messages.filter((m) => m.includes("when() of a cistern pool 'checkin' listener returned a promise")),
+      ).toHaveLength(2);
+      expect(messages).toHaveLength(2);
+      for (const call of warning.mock.calls) {
+        expect(call[1]).toMatchObject({ code: 'CISTERN_LISTENER_ERROR' });
+      }
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+
   it('off(event, listener) also removes a listener added with once()', async () => {
     const { pool } = makePool({});
     const fn = vi.fn();

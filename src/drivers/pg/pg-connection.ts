@@ -202,7 +202,12 @@ export class PooledPgConnection implements PgConnection {
             this.#hooks?.handshaken?.(this.raw, error ?? undefined);
           } catch {}
           if (error) fail(error);
-          else afterConnect();
+          // pg calls back from its ReadyForQuery while it is still parsing the chunk that held it:
+          // a FATAL that came in the same chunk (a backend killed right after it answered the
+          // startup) is emitted just after this returns. Wait for the end of the chunk, so that
+          // FATAL fails the connect (#onError while not open) instead of a dead connection being
+          // pooled as new. pg-handshake-faults.test.ts
+          else queueMicrotask(afterConnect);
         });
       } catch (error) {
         fail(error);
@@ -378,7 +383,12 @@ export class PooledPgConnection implements PgConnection {
   };
 
   readonly #onEnd = (): void => {
-    if (this.#open && !this.#closing) {
+    if (!this.#open) {
+      // the socket closed while the handshake (or the face's afterConnect) was still running
+      this.#failHandshake?.(new Error('Connection terminated unexpectedly'));
+      return;
+    }
+    if (!this.#closing) {
       const error = new Error('Connection terminated unexpectedly');
       this.#markDead(error);
     }
