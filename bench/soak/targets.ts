@@ -34,17 +34,30 @@ export interface SoakAdmin {
   /** Create the tables with `accounts` rows of `balance` each. */
   setup(accounts: number, balance: number): Promise<void>;
   /**
-   * Connections the server sees with this run's tag now, leaving out `released`: the
-   * backends (pid / thread id) of connections the pool has already handed to the
-   * driver's close, which linger on the server while that close completes.
+   * The backends the server shows with this run's tag now (the bound check counts them),
+   * leaving out only backends the soak itself terminated (`killBackends`), which linger
+   * while they exit. Backends of connections the pool is closing are included: the pool
+   * counts them too (CLOSING) until the driver's close settles.
    */
-  serverConnections(released: readonly number[]): Promise<number>;
+  serverConnections(): Promise<ServerBackend[]>;
+  /** Every backend the server shows with this run's tag now, none left out (the check after close). */
+  remainingConnections(): Promise<ServerBackend[]>;
   /** Terminate every backend with this run's tag (never anyone else's); resolves how many. */
   killBackends(): Promise<number>;
   /** Balances by account id, and the transfer log. */
   ledger(): Promise<{ balances: Map<number, number>; transfers: LoggedTransfer[] }>;
   /** Drop what setup created; close the admin connection. */
   teardown(): Promise<void>;
+}
+
+/** One backend of the run, as the server shows it. */
+export interface ServerBackend {
+  /** pid (PostgreSQL) or thread id (MariaDB): what `SoakTarget.backendId` gives for a pooled connection. */
+  id: number;
+  /** The client's port as the server sees it: the proxy's local port towards the server. */
+  port: number;
+  /** What the backend is doing (state or wait event; MariaDB: command / state). */
+  state: string;
 }
 
 export interface LoggedTransfer {
@@ -95,6 +108,13 @@ export const postgresDialect: SoakDialect = {
     // the pool, which got its FATAL, may already have opened the replacement: those pids are
     // not connections the pool holds, so the bound check leaves them out.
     const terminated: number[] = [];
+    const backends = async (leftOut: readonly number[]): Promise<ServerBackend[]> => {
+      const rows = await sql`select pid, client_port,
+            coalesce(wait_event_type || ':' || wait_event, state, '') as state
+          from pg_stat_activity
+          where application_name = ${tag} and pid <> all(${leftOut as number[]}::int[])`;
+      return rows.map((r) => ({ id: Number(r.pid), port: Number(r.client_port), state: String(r.state) }));
+    };
     return {
       async setup(count, balance) {
         await sql.unsafe(`drop table if exists ${accounts}, ${transfers}`);
@@ -107,12 +127,8 @@ export const postgresDialect: SoakDialect = {
           count,
         ]);
       },
-      async serverConnections(released) {
-        const gone = [...terminated, ...released];
-        const [row] = await sql`select count(*)::int as n from pg_stat_activity
-            where application_name = ${tag} and pid <> all(${gone}::int[])`;
-        return row.n as number;
-      },
+      serverConnections: () => backends(terminated),
+      remainingConnections: () => backends([]),
       async killBackends() {
         const rows = await sql`select pid, pg_terminate_backend(pid) as ok from pg_stat_activity
           where application_name = ${tag} and pid <> pg_backend_pid()`;
@@ -166,12 +182,17 @@ export const mysqlDialect: SoakDialect = {
     });
     const db = names.tag;
     const { accounts, transfers } = names;
-    const ids = async (): Promise<number[]> => {
-      const rows: { id: bigint | number }[] = await conn.query(
-        'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
-        [db],
-      );
-      return rows.map((r) => Number(r.id));
+    const backends = async (): Promise<ServerBackend[]> => {
+      const rows: { id: bigint | number; host: string; command: string; state: string | null }[] =
+        await conn.query(
+          'SELECT id, host, command, state FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
+          [db],
+        );
+      return rows.map((r) => ({
+        id: Number(r.id),
+        port: Number(String(r.host).split(':').pop()),
+        state: `${r.command}${r.state ? `:${r.state}` : ''}`,
+      }));
     };
     return {
       async setup(count, balance) {
@@ -186,12 +207,11 @@ export const mysqlDialect: SoakDialect = {
           [balance],
         );
       },
-      async serverConnections(released) {
-        return (await ids()).filter((id) => !released.includes(id)).length;
-      },
+      serverConnections: backends,
+      remainingConnections: backends,
       async killBackends() {
         let killed = 0;
-        for (const id of await ids()) {
+        for (const { id } of await backends()) {
           try {
             await conn.query(`KILL CONNECTION ${id}`);
             killed++;

@@ -3,8 +3,10 @@
  * for 11 s through the fault proxy (one cut, slow chunks, a backend kill, a stall,
  * an RST cut, a refusal), then 4 s without faults. Checks what `npm run soak`
  * checks (every call settles, nothing unhandled, the ledger holds, the server never
- * sees more than size + maxOverflow of the run's connections, calls succeed again
- * after the last fault) and prints the figures. `npm run soak` is the long version.
+ * sees more than size + maxOverflow of the run's connections and none of them once the
+ * pool is closed, calls succeed again after the last fault at the success rate of
+ * DEFAULT_LIMITS (at least 90 %), the heap does not grow beyond its bound) and prints
+ * the figures. `npm run soak` is the long version.
  */
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../../bench/soak/report.js';
@@ -27,6 +29,9 @@ for (const target of SOAK_TARGETS) {
       expect(report.maxServerConnections).toBeGreaterThan(0);
       expect(report.maxServerConnections).toBeLessThanOrEqual(report.bound);
       expect(report.recoveredSuccessRate).toBeGreaterThanOrEqual(0.9);
+      expect(report.limits.minRecoveredSuccessRate).toBeGreaterThanOrEqual(0.9);
+      expect(report.serverAfterClose).toBe(0);
+      expect(report.heapAfterMB - report.heapBeforeMB).toBeLessThanOrEqual(report.limits.maxHeapGrowthMB);
     }, 60_000);
   });
 }
