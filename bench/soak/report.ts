@@ -8,6 +8,7 @@ export function formatReport(r: SoakReport): string {
   const lim = r.limits;
   const lines = [
     `${r.target}: ${r.failedChecks.length === 0 ? 'HELD' : `FAILED (${r.failedChecks.join('; ')})`}`,
+    `  ${r.driver} on ${r.server}, Node ${process.versions.node}`,
     `  ${r.calls.toLocaleString('en-US')} calls by ${r.callers} callers in ${(r.durationMs / 1000).toFixed(1)} s, ` +
       `${r.faults.length} faults (${[...new Set(r.faults.map((f) => f.name))].join(', ')})`,
     `  settled: ${r.calls - r.unsettled}/${r.calls}; unhandled rejections / uncaught exceptions: ${r.unhandled.length}; wrong results: ${r.wrongResults}`,
@@ -81,7 +82,7 @@ export function formatSummary(reports: readonly SoakReport[]): string {
       0,
     );
     lines.push(
-      `${target}: ${held} of ${rs.length} runs held`,
+      `${target}: ${held} of ${rs.length} runs held (${rs[0].driver} on ${rs[0].server}, Node ${process.versions.node})`,
       `  calls per run ${range(rs.map((r) => r.calls))}; faults per run ${range(rs.map((r) => r.faults.length))}; ` +
         `unsettled ${range(rs.map((r) => r.unsettled))}; unhandled ${range(rs.map((r) => r.unhandled.length))}; ` +
         `wrong results ${range(rs.map((r) => r.wrongResults))}`,

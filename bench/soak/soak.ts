@@ -25,6 +25,7 @@ import type {
   SoakTarget,
   SqlConnection,
 } from './targets.js';
+import { installedPackage } from './targets.js';
 
 /**
  * What a run must meet beyond "nothing went wrong" (printed with the figures). Chosen from
@@ -92,6 +93,9 @@ export interface KindFigures {
 
 export interface SoakReport {
   target: string;
+  /** The driver package as installed (`postgres@3.4.9`) and the server (`PostgreSQL 15.10`). */
+  driver: string;
+  server: string;
   durationMs: number;
   callers: number;
   /** size + maxOverflow: the most connections the server may see. */
@@ -238,6 +242,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
   process.on('uncaughtException', onUnhandled);
   try {
     await admin.setup(ACCOUNTS, BALANCE);
+    const server = await admin.serverVersion();
     const upstream = new URL(target.serverUrl);
     proxy = await startTcpProxy({
       targetHost: upstream.hostname,
@@ -510,6 +515,8 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     const heapAfter = settledHeapUsed(gc);
     const report: SoakReport = {
       target: target.name,
+      driver: installedPackage(target.driverPackage),
+      server,
       durationMs: Math.round(now()),
       callers,
       bound,
