@@ -90,7 +90,10 @@ export function formatSummary(reports: readonly SoakReport[]): string {
         `after pool.close() ${range(rs.map((r) => r.serverAfterClose))} left, gone within ${range(
           rs.map((r) => r.closeDrainMs),
           ' ms',
-        )} (limit ${lim.closeDrainMs} ms)`,
+        )} (limit ${lim.closeDrainMs} ms); backends the proxy had cut seen up to ${range(
+          rs.map((r) => r.cutLingerMaxMs),
+          ' ms',
+        )} after the cut (left out for ${lim.cutGraceMs} ms)`,
       `  transfers committed ${range(rs.map((r) => r.ledger.committed))}, ` +
         `${wrong === 0 ? 'none lost or doubled' : `${wrong} lost, doubled or off the log`} ` +
         `(ledger sum ${range(rs.map((r) => r.ledger.sumAfter))}); committed but reported failed ${range(

@@ -40,8 +40,8 @@ export interface SoakLimits {
   minRecoveredSuccessRate: number;
   /**
    * Most heap growth, after GC, from the warmed pool (one query done) to the closed pool,
-   * with the soak's own bookkeeping released (healthy runs: up to 3.3 MB, the first run in a
-   * process, which compiles the code the faults reach; later runs 0.1–1.1 MB).
+   * with the soak's own bookkeeping released (healthy runs, 11 s and 30 s, every driver:
+   * 1.0–2.6 MB, code compiled and caches filled as the faults reach new paths).
    */
   maxHeapGrowthMB: number;
   /** After `pool.close()`, how long the server may still show the run's backends (exiting). */
@@ -50,7 +50,7 @@ export interface SoakLimits {
    * A backend whose connection the proxy cut is left out of the bound for this long after the
    * cut: PostgreSQL keeps a backend that waits on a lock until it next checks its socket
    * (`client_connection_check_interval`, 100 ms here); the pool has already seen the
-   * connection die and closed it. Seen lingering up to ~100 ms.
+   * connection die and closed it. Seen lingering up to 76 ms.
    */
   cutGraceMs: number;
 }
