@@ -41,7 +41,7 @@ export interface SoakLimits {
   /**
    * Most heap growth, after GC, from the warmed pool (one query done) to the closed pool,
    * with the soak's own bookkeeping released (healthy runs, 11 s and 30 s, every driver:
-   * 1.0–2.6 MB, code compiled and caches filled as the faults reach new paths).
+   * 0.4–2.6 MB, code compiled and caches filled as the faults reach new paths).
    */
   maxHeapGrowthMB: number;
   /** After `pool.close()`, how long the server may still show the run's backends (exiting). */
@@ -50,7 +50,7 @@ export interface SoakLimits {
    * A backend whose connection the proxy cut is left out of the bound for this long after the
    * cut: PostgreSQL keeps a backend that waits on a lock until it next checks its socket
    * (`client_connection_check_interval`, 100 ms here); the pool has already seen the
-   * connection die and closed it. Seen lingering up to 76 ms.
+   * connection die and closed it. Seen lingering up to 77 ms.
    */
   cutGraceMs: number;
 }
