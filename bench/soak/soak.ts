@@ -50,7 +50,7 @@ export interface SoakLimits {
    * A backend whose connection the proxy cut is left out of the bound for this long after the
    * cut: PostgreSQL keeps a backend that waits on a lock until it next checks its socket
    * (`client_connection_check_interval`, 100 ms here); the pool has already seen the
-   * connection die and closed it. Seen lingering up to 77 ms.
+   * connection die and closed it. Seen lingering up to 80 ms.
    */
   cutGraceMs: number;
 }
