@@ -17,7 +17,50 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createPool, isPoolError, type Pool } from '../../src/index.js';
 import { startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.js';
 import { getGc, settledHeapUsed } from '../lib/gc.js';
-import type { LoggedTransfer, SoakAdmin, SoakNames, SoakTarget, SqlConnection } from './targets.js';
+import type {
+  LoggedTransfer,
+  ServerBackend,
+  SoakAdmin,
+  SoakNames,
+  SoakTarget,
+  SqlConnection,
+} from './targets.js';
+import { installedPackage } from './targets.js';
+
+/**
+ * What a run must meet beyond "nothing went wrong" (printed with the figures). Chosen from
+ * runs on this project's loaded 2-core machine (see the README's "Reliability"), with margin.
+ */
+export interface SoakLimits {
+  /**
+   * Least share of queries and transfers that succeed among those started after the first
+   * success that followed the last fault (healthy runs: 97.9–100 %; the failures are
+   * PoolTimeoutErrors while the pool still reconnects).
+   */
+  minRecoveredSuccessRate: number;
+  /**
+   * Most heap growth, after GC, from the warmed pool (one query done) to the closed pool,
+   * with the soak's own bookkeeping released (healthy runs, 11 s and 30 s, every driver:
+   * 0.4–2.6 MB, code compiled and caches filled as the faults reach new paths).
+   */
+  maxHeapGrowthMB: number;
+  /** After `pool.close()`, how long the server may still show the run's backends (exiting). */
+  closeDrainMs: number;
+  /**
+   * A backend whose connection the proxy cut is left out of the bound for this long after the
+   * cut: PostgreSQL keeps a backend that waits on a lock until it next checks its socket
+   * (`client_connection_check_interval`, 100 ms here); the pool has already seen the
+   * connection die and closed it. Seen lingering up to 80 ms.
+   */
+  cutGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: SoakLimits = {
+  minRecoveredSuccessRate: 0.9,
+  maxHeapGrowthMB: 8,
+  closeDrainMs: 5000,
+  cutGraceMs: 1000,
+};
 
 export interface SoakOptions {
   /** Whole run, faults and recovery. */
@@ -31,6 +74,8 @@ export interface SoakOptions {
   sampleEveryMs?: number;
   /** Print a line per fault. */
   log?: (line: string) => void;
+  /** Override some of DEFAULT_LIMITS. */
+  limits?: Partial<SoakLimits>;
 }
 
 export type OpKind = 'query' | 'transfer' | 'throw' | 'abort' | 'timeout';
@@ -48,6 +93,9 @@ export interface KindFigures {
 
 export interface SoakReport {
   target: string;
+  /** The driver package as installed (`postgres@3.4.9`) and the server (`PostgreSQL 15.10`). */
+  driver: string;
+  server: string;
   durationMs: number;
   callers: number;
   /** size + maxOverflow: the most connections the server may see. */
@@ -66,6 +114,21 @@ export interface SoakReport {
   /** When the most were seen (ms since start). */
   maxServerAtMs: number;
   samples: number;
+  /** Samples above the bound, and the first few of them backend by backend. */
+  overBoundSamples: number;
+  overBound: { atMs: number; backends: string[] }[];
+  /**
+   * Backends of connections the proxy had cut, seen within `cutGraceMs` of their cut and so
+   * left out of the bound (sample × backend), and the longest such linger seen.
+   */
+  cutLingering: number;
+  cutLingerMaxMs: number;
+  /** The run's backends the server still showed `closeDrainMs` after `pool.close()` (must be 0). */
+  serverAfterClose: number;
+  /** How long after `pool.close()` the server showed none of them (or the wait, when some stayed). */
+  closeDrainMs: number;
+  /** The backends left after close, explained as for `overBound`. */
+  leftAfterClose: string[];
   ledger: {
     /** Sum of balances before and after. */
     sumBefore: number;
@@ -93,6 +156,7 @@ export interface SoakReport {
   recoveredFailures: Record<string, number>;
   heapBeforeMB: number;
   heapAfterMB: number;
+  limits: SoakLimits;
   /** Names of the checks that failed; empty when the run held. */
   failedChecks: string[];
 }
@@ -100,22 +164,22 @@ export interface SoakReport {
 interface Fault {
   name: string;
   /** Start the fault; resolves when it has been applied. */
-  apply(proxy: TcpProxy, admin: SoakAdmin): Promise<void> | void;
+  apply(proxy: TcpProxy, admin: SoakAdmin, onCut: (upstreamPort: number) => void): Promise<void> | void;
   /** How long it lasts before the network is good again (0: instantaneous). */
   holdMs: number;
 }
 
 const FAULTS: readonly Fault[] = [
-  { name: 'cut (FIN)', apply: (p) => void p.cutAll(), holdMs: 0 },
+  { name: 'cut (FIN)', apply: (p, _a, onCut) => void p.cutAll({ onCut }), holdMs: 0 },
   { name: 'slow chunks (30 ms)', apply: (p) => p.slow(30), holdMs: 1500 },
   { name: 'backend kill', apply: async (_p, a) => void (await a.killBackends()), holdMs: 0 },
   { name: 'stall', apply: (p) => p.stall(), holdMs: 1200 },
-  { name: 'cut (RST)', apply: (p) => void p.cutAll({ reset: true }), holdMs: 0 },
+  { name: 'cut (RST)', apply: (p, _a, onCut) => void p.cutAll({ reset: true, onCut }), holdMs: 0 },
   {
     name: 'cut + refuse connects',
-    apply: (p) => {
+    apply: (p, _a, onCut) => {
       p.refuse();
-      p.cutAll();
+      p.cutAll({ onCut });
     },
     holdMs: 1000,
   },
@@ -155,6 +219,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
   const size = options.size ?? 8;
   const maxOverflow = options.maxOverflow ?? 4;
   const log = options.log ?? (() => {});
+  const limits: SoakLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
   const names: SoakNames = {
     tag: `cistern_soak_${suffix}`,
@@ -166,29 +231,43 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     unhandled.push(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason));
   };
   const gc = getGc();
-  const heapBefore = settledHeapUsed(gc);
 
   const admin = await target.dialect.admin(target.serverUrl, names);
+  let t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const cutAt = new Map<number, number>();
   let proxy: TcpProxy | undefined;
   let pool: Pool<SqlConnection> | undefined;
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
   try {
     await admin.setup(ACCOUNTS, BALANCE);
-    const released: number[] = [];
+    const server = await admin.serverVersion();
     const upstream = new URL(target.serverUrl);
     proxy = await startTcpProxy({
       targetHost: upstream.hostname,
       targetPort: Number(upstream.port || (target.server === 'PostgreSQL' ? 5432 : 3306)),
     });
     const url = proxy.url(target.dialect.poolUrl(target.serverUrl, names));
-    // the backends of connections the pool has let go: its count drops at once, the
-    // server's only once the driver's close has gone through (see serverConnections)
+    // What the pool did with each backend (by pid / thread id) and what the proxy cut (by the
+    // backend's client port), with times: only to explain a sample above the bound.
+    const poolSide = new Map<number, { closeAt?: number; closedAt?: number }>();
     const driver = target.driver(url, names.tag);
+    const connect = driver.connect.bind(driver);
     const close = driver.close.bind(driver);
-    driver.close = (conn) => {
-      released.push(target.backendId(conn));
-      return close(conn);
+    driver.connect = async (ctx) => {
+      const conn = await connect(ctx);
+      poolSide.set(target.backendId(conn), {});
+      return conn;
+    };
+    driver.close = async (conn) => {
+      const seen = poolSide.get(target.backendId(conn));
+      if (seen) seen.closeAt = now();
+      try {
+        await close(conn);
+      } finally {
+        if (seen) seen.closedAt = now();
+      }
     };
     pool = createPool(driver, {
       name: `soak-${target.name}`,
@@ -201,22 +280,56 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     const p = pool;
     const d = target.dialect;
     await p.use((c) => c.query(d.echo, [1]));
+    // the heap of a warm pool (one connection, admin and proxy open), to compare with the closed pool's
+    const heapBefore = settledHeapUsed(gc);
+    t0 = performance.now();
 
-    const t0 = performance.now();
-    const now = () => performance.now() - t0;
     // ---- the server's connection count, sampled until the pool is closed
     let maxServer = 0;
     let maxServerAtMs = 0;
     let samples = 0;
+    let overBoundSamples = 0;
+    let cutLingering = 0;
+    let cutLingerMaxMs = 0;
+    const overBound: SoakReport['overBound'] = [];
+    const bound = size + maxOverflow;
+    const explain = (b: ServerBackend, at: number): string => {
+      const ago = (t: number) => `${Math.round(at - t)} ms ago`;
+      const seen = poolSide.get(b.id);
+      const pool =
+        seen === undefined
+          ? 'pool never got it'
+          : seen.closedAt !== undefined
+            ? `pool's close settled ${ago(seen.closedAt)}`
+            : seen.closeAt !== undefined
+              ? `pool closing it since ${ago(seen.closeAt)}`
+              : 'pool holds it';
+      const cut = cutAt.get(b.port);
+      return `${b.id} (${b.state}): ${pool}${cut === undefined ? '' : `, proxy cut it ${ago(cut)}`}`;
+    };
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
         try {
-          const n = await admin.serverConnections(released);
+          const at0 = now();
+          const backends = (await admin.serverConnections()).filter((b) => {
+            const cut = cutAt.get(b.port);
+            if (cut === undefined || at0 - cut > limits.cutGraceMs) return true;
+            cutLingering++;
+            cutLingerMaxMs = Math.max(cutLingerMaxMs, at0 - cut);
+            return false;
+          });
+          const n = backends.length;
           samples++;
           if (n > maxServer) {
             maxServer = n;
             maxServerAtMs = Math.round(now());
+          }
+          if (n > bound) {
+            overBoundSamples++;
+            const at = now();
+            if (overBound.length < 3)
+              overBound.push({ atMs: Math.round(at), backends: backends.map((b) => explain(b, at)) });
           }
         } catch {
           // the admin connection is not behind the proxy; a failed sample is just skipped
@@ -346,7 +459,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
         for (const fault of FAULTS) {
           faults.push({ name: fault.name, atMs: Math.round(now()) });
           log(`  ${(now() / 1000).toFixed(1)}s ${fault.name}`);
-          await fault.apply(proxy!, admin);
+          await fault.apply(proxy!, admin, (port) => cutAt.set(port, now()));
           if (fault.holdMs > 0) await sleep(fault.holdMs);
           proxy!.pass();
           lastFaultEnd = now();
@@ -364,6 +477,16 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     sampling = false;
     await sampler;
 
+    // ---- no connection left behind: the server lets go of every one of the run's backends
+    const closedAt = now();
+    let left = await admin.remainingConnections();
+    while (left.length > 0 && now() - closedAt < limits.closeDrainMs) {
+      await sleep(50);
+      left = await admin.remainingConnections();
+    }
+    const closeDrainMs = Math.round(now() - closedAt);
+    const leftAfterClose = left.map((b) => explain(b, now()));
+
     // ---- recovery: first success of a call started after the last fault
     const firstOk = work
       .filter((w) => w.ok && w.start >= lastFaultEnd)
@@ -380,12 +503,23 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     const { balances, transfers } = await admin.ledger();
     const ledger = checkLedger(balances, transfers, attempted, committed, rejectedTransfers);
 
+    // the soak's own bookkeeping (one entry per call) is not the pool's: release it before measuring
+    const recoveredCalls = recovered.length;
+    work.length = 0;
+    recovered.length = 0;
+    attempted.clear();
+    committed.clear();
+    rejectedTransfers.clear();
+    poolSide.clear();
+    cutAt.clear();
     const heapAfter = settledHeapUsed(gc);
     const report: SoakReport = {
       target: target.name,
+      driver: installedPackage(target.driverPackage),
+      server,
       durationMs: Math.round(now()),
       callers,
-      bound: size + maxOverflow,
+      bound,
       calls,
       unsettled,
       unhandled: unhandled.slice(),
@@ -395,13 +529,21 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
       maxServerConnections: maxServer,
       maxServerAtMs,
       samples,
+      overBoundSamples,
+      overBound,
+      cutLingering,
+      cutLingerMaxMs: Math.round(cutLingerMaxMs),
+      serverAfterClose: left.length,
+      closeDrainMs,
+      leftAfterClose,
       ledger,
       recoveryMs: recoveryMs === undefined ? undefined : Math.round(recoveryMs),
       recoveredSuccessRate,
-      recoveredCalls: recovered.length,
+      recoveredCalls,
       recoveredFailures,
       heapBeforeMB: heapBefore / 2 ** 20,
       heapAfterMB: heapAfter / 2 ** 20,
+      limits,
       failedChecks: [],
     };
     report.failedChecks = failedChecks(report);
@@ -469,5 +611,18 @@ export function failedChecks(r: SoakReport): string[] {
     failed.push(`server saw ${r.maxServerConnections} connections (bound ${r.bound})`);
   if (r.samples === 0) failed.push('no server connection sample');
   if (r.recoveryMs === undefined) failed.push('no success after the last fault');
+  else if (r.recoveredSuccessRate === undefined) failed.push('no query or transfer after recovery to rate');
+  else if (r.recoveredSuccessRate < r.limits.minRecoveredSuccessRate)
+    failed.push(
+      `success rate after recovery ${(r.recoveredSuccessRate * 100).toFixed(2)} % ` +
+        `(least ${(r.limits.minRecoveredSuccessRate * 100).toFixed(0)} %)`,
+    );
+  const growth = r.heapAfterMB - r.heapBeforeMB;
+  if (growth > r.limits.maxHeapGrowthMB)
+    failed.push(`heap grew ${growth.toFixed(1)} MB (bound ${r.limits.maxHeapGrowthMB} MB)`);
+  if (r.serverAfterClose > 0)
+    failed.push(
+      `${r.serverAfterClose} of the run's connections still on the server ${r.closeDrainMs} ms after pool.close()`,
+    );
   return failed;
 }

@@ -7,14 +7,35 @@
  *
  * Every pooled connection must offer `query(text, params)`; it resolves to an array
  * of row objects, or to what the target's `rows` turns into one (pg's Result).
+ *
+ * postgres.js 3 and 4: the driver imports `postgres`, so one process runs one major.
+ * `CISTERN_TEST_POSTGRES=3` makes `postgres` load the `postgres3` devDependency (vitest's
+ * alias in vitest.config.ts; bench/soak/main.ts registers postgres3-hooks.mjs), and
+ * `LOADED_POSTGRES_JS_MAJOR` says which one this process has. A target with
+ * `postgresJsMajor` runs only where that major is loaded: `npm run soak` runs it in a child
+ * process with the variable set; vitest in the CISTERN_TEST_POSTGRES=3 run (.ci/run).
  */
+import { readFileSync } from 'node:fs';
 import { createConnection, type Connection as MariadbAdmin } from 'mariadb';
 import postgresjs from 'postgres';
 import { mariadb } from '../../src/drivers/mariadb/index.js';
 import { pg } from '../../src/drivers/pg/index.js';
 import { postgres } from '../../src/drivers/postgres/index.js';
+import { postgresMajor, type Sql } from '../../src/drivers/postgres/postgres-js.js';
 import type { Driver } from '../../src/index.js';
 import { MARIADB_URL, PG_URL } from '../../test/support/servers.js';
+
+/** The postgres.js major `import 'postgres'` gives this process (read off an instance; no socket is opened). */
+export const LOADED_POSTGRES_JS_MAJOR: 3 | 4 = postgresMajor(
+  postgresjs({ host: '127.0.0.1', port: 1, max: 1 }) as unknown as Sql,
+);
+
+/** Name and version of an installed package (a folder of node_modules), e.g. `postgres3` -> `postgres@3.4.9`. */
+export function installedPackage(dir: string): string {
+  const file = new URL(`../../node_modules/${dir}/package.json`, import.meta.url);
+  const { name, version } = JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string };
+  return `${name}@${version}`;
+}
 
 /** What the soak calls on a pooled connection (or a transaction). */
 export interface SqlConnection {
@@ -34,17 +55,32 @@ export interface SoakAdmin {
   /** Create the tables with `accounts` rows of `balance` each. */
   setup(accounts: number, balance: number): Promise<void>;
   /**
-   * Connections the server sees with this run's tag now, leaving out `released`: the
-   * backends (pid / thread id) of connections the pool has already handed to the
-   * driver's close, which linger on the server while that close completes.
+   * The backends the server shows with this run's tag now (the bound check counts them),
+   * leaving out only backends the soak itself terminated (`killBackends`), which linger
+   * while they exit. Backends of connections the pool is closing are included: the pool
+   * counts them too (CLOSING) until the driver's close settles.
    */
-  serverConnections(released: readonly number[]): Promise<number>;
+  serverConnections(): Promise<ServerBackend[]>;
+  /** Every backend the server shows with this run's tag now, none left out (the check after close). */
+  remainingConnections(): Promise<ServerBackend[]>;
+  /** The server's name and version, e.g. `PostgreSQL 15.10`. */
+  serverVersion(): Promise<string>;
   /** Terminate every backend with this run's tag (never anyone else's); resolves how many. */
   killBackends(): Promise<number>;
   /** Balances by account id, and the transfer log. */
   ledger(): Promise<{ balances: Map<number, number>; transfers: LoggedTransfer[] }>;
   /** Drop what setup created; close the admin connection. */
   teardown(): Promise<void>;
+}
+
+/** One backend of the run, as the server shows it. */
+export interface ServerBackend {
+  /** pid (PostgreSQL) or thread id (MariaDB): what `SoakTarget.backendId` gives for a pooled connection. */
+  id: number;
+  /** The client's port as the server sees it: the proxy's local port towards the server. */
+  port: number;
+  /** What the backend is doing (state or wait event; MariaDB: command / state). */
+  state: string;
 }
 
 export interface LoggedTransfer {
@@ -78,6 +114,13 @@ export interface SoakTarget {
   serverUrl: string;
   urlVariable: string;
   dialect: SoakDialect;
+  /** The package the driver runs on, as installed (`npm:` aliases by their folder): `postgres3`, `pg`... */
+  driverPackage: string;
+  /**
+   * The postgres.js major the target needs loaded (see the top of this file); undefined:
+   * the target does not run on postgres.js (it runs where the default, 4, is loaded).
+   */
+  postgresJsMajor?: 3 | 4;
   /** The cistern driver for `url` (the proxy's), tagging its connections with `tag` when the dialect needs it. */
   driver(url: string, tag: string): Driver<SqlConnection>;
   /** The server-side id of a pooled connection (backend pid, thread id). */
@@ -95,6 +138,13 @@ export const postgresDialect: SoakDialect = {
     // the pool, which got its FATAL, may already have opened the replacement: those pids are
     // not connections the pool holds, so the bound check leaves them out.
     const terminated: number[] = [];
+    const backends = async (leftOut: readonly number[]): Promise<ServerBackend[]> => {
+      const rows = await sql`select pid, client_port,
+            coalesce(wait_event_type || ':' || wait_event, state, '') as state
+          from pg_stat_activity
+          where application_name = ${tag} and pid <> all(${leftOut as number[]}::int[])`;
+      return rows.map((r) => ({ id: Number(r.pid), port: Number(r.client_port), state: String(r.state) }));
+    };
     return {
       async setup(count, balance) {
         await sql.unsafe(`drop table if exists ${accounts}, ${transfers}`);
@@ -107,12 +157,12 @@ export const postgresDialect: SoakDialect = {
           count,
         ]);
       },
-      async serverConnections(released) {
-        const gone = [...terminated, ...released];
-        const [row] = await sql`select count(*)::int as n from pg_stat_activity
-            where application_name = ${tag} and pid <> all(${gone}::int[])`;
-        return row.n as number;
+      serverConnections: () => backends(terminated),
+      async serverVersion() {
+        const [row] = await sql`select current_setting('server_version') as v`;
+        return `PostgreSQL ${String(row.v).split(' ')[0]}`;
       },
+      remainingConnections: () => backends([]),
       async killBackends() {
         const rows = await sql`select pid, pg_terminate_backend(pid) as ok from pg_stat_activity
           where application_name = ${tag} and pid <> pg_backend_pid()`;
@@ -166,12 +216,17 @@ export const mysqlDialect: SoakDialect = {
     });
     const db = names.tag;
     const { accounts, transfers } = names;
-    const ids = async (): Promise<number[]> => {
-      const rows: { id: bigint | number }[] = await conn.query(
-        'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
-        [db],
-      );
-      return rows.map((r) => Number(r.id));
+    const backends = async (): Promise<ServerBackend[]> => {
+      const rows: { id: bigint | number; host: string; command: string; state: string | null }[] =
+        await conn.query(
+          'SELECT id, host, command, state FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
+          [db],
+        );
+      return rows.map((r) => ({
+        id: Number(r.id),
+        port: Number(String(r.host).split(':').pop()),
+        state: `${r.command}${r.state ? `:${r.state}` : ''}`,
+      }));
     };
     return {
       async setup(count, balance) {
@@ -186,12 +241,15 @@ export const mysqlDialect: SoakDialect = {
           [balance],
         );
       },
-      async serverConnections(released) {
-        return (await ids()).filter((id) => !released.includes(id)).length;
+      serverConnections: backends,
+      async serverVersion() {
+        const [row]: { v: string }[] = await conn.query('SELECT VERSION() AS v');
+        return `MariaDB ${row.v.split('-')[0]}`;
       },
+      remainingConnections: backends,
       async killBackends() {
         let killed = 0;
-        for (const id of await ids()) {
+        for (const { id } of await backends()) {
           try {
             await conn.query(`KILL CONNECTION ${id}`);
             killed++;
@@ -246,21 +304,11 @@ export const CLIENT_CHECK = '100ms';
 
 /** Every driver the soak runs. One entry per driver; `npm run soak -- <name>` picks some. */
 export const SOAK_TARGETS: readonly SoakTarget[] = [
-  {
-    name: 'postgres.js',
-    server: 'PostgreSQL',
-    serverUrl: PG_URL,
-    urlVariable: 'PG_URL',
-    dialect: postgresDialect,
-    driver: (url, tag) =>
-      postgres(url, {
-        applicationName: tag,
-        postgresOptions: { connection: { client_connection_check_interval: CLIENT_CHECK } },
-      }) as unknown as Driver<SqlConnection>,
-    backendId: (conn) => (conn as { pid: number }).pid,
-  },
+  postgresJsTarget(4),
+  postgresJsTarget(3),
   {
     name: 'pg',
+    driverPackage: 'pg',
     server: 'PostgreSQL',
     serverUrl: PG_URL,
     urlVariable: 'PG_URL',
@@ -280,7 +328,33 @@ export const SOAK_TARGETS: readonly SoakTarget[] = [
     serverUrl: MARIADB_URL,
     urlVariable: 'MARIADB_URL',
     dialect: mysqlDialect,
+    driverPackage: 'mariadb',
     driver: (url) => mariadb(url) as unknown as Driver<SqlConnection>,
     backendId: (conn) => (conn as { threadId: number }).threadId,
   },
 ];
+
+/** The postgres.js driver on major 4 (`postgres.js`) or 3 (`postgres.js 3`): the same entry, another package. */
+function postgresJsTarget(major: 3 | 4): SoakTarget {
+  return {
+    name: major === 4 ? 'postgres.js' : `postgres.js ${major}`,
+    server: 'PostgreSQL',
+    serverUrl: PG_URL,
+    urlVariable: 'PG_URL',
+    dialect: postgresDialect,
+    driverPackage: major === 4 ? 'postgres' : `postgres${major}`,
+    postgresJsMajor: major,
+    driver(url, tag) {
+      if (LOADED_POSTGRES_JS_MAJOR !== major)
+        throw new Error(
+          `the postgres.js ${major} soak needs postgres.js ${major} loaded, this process has ${LOADED_POSTGRES_JS_MAJOR} ` +
+            `(CISTERN_TEST_POSTGRES=${major})`,
+        );
+      return postgres(url, {
+        applicationName: tag,
+        postgresOptions: { connection: { client_connection_check_interval: CLIENT_CHECK } },
+      }) as unknown as Driver<SqlConnection>;
+    },
+    backendId: (conn) => (conn as { pid: number }).pid,
+  };
+}

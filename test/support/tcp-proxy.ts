@@ -104,8 +104,12 @@ export interface TcpProxy {
    * are reassembled into messages and forwarded a message at a time. Applied before holdMessage.
    */
   dropMessages(framing: 'pg' | 'mysql', match: ((message: ProxyMessage) => boolean) | undefined): void;
-  /** Destroy every open connection, client and upstream side. Returns how many were cut. */
-  cutAll(options?: { reset?: boolean }): number;
+  /**
+   * Destroy every open connection, client and upstream side. Returns how many were cut.
+   * `onCut` gets the proxy's local port towards the server of each cut connection that had
+   * reached it (pg_stat_activity.client_port, MariaDB's processlist host).
+   */
+  cutAll(options?: { reset?: boolean; onCut?: (upstreamPort: number) => void }): number;
   stats(): TcpProxyStats;
   /** Cut everything and stop listening. Idempotent. */
   close(): Promise<void>;
@@ -391,9 +395,13 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     for (const pipe of [...pipes]) pump(pipe);
   };
 
-  const cutAll = (opts?: { reset?: boolean }): number => {
+  const cutAll = (opts?: { reset?: boolean; onCut?: (upstreamPort: number) => void }): number => {
     const all = [...pipes];
-    for (const pipe of all) destroyPipe(pipe, opts?.reset);
+    for (const pipe of all) {
+      const upstreamPort = pipe.upstream?.localPort;
+      destroyPipe(pipe, opts?.reset);
+      if (upstreamPort !== undefined) opts?.onCut?.(upstreamPort);
+    }
     counts.cut += all.length;
     return all.length;
   };
