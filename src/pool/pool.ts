@@ -194,7 +194,8 @@ export class Pool<C> extends PoolEmitter {
     } else if (from === IDLE && this.#idleHook) {
       this.#idleChanged(rec, false);
     }
-    if (this.#drained !== undefined && to >= CLOSING) this.#checkDrained();
+    // `to` first: a constant where #move is inlined, so this test folds away on the hot path
+    if (to >= CLOSING && this.#drained !== undefined) this.#checkDrained();
   }
 
   /** `rec` entered (`idle`) or left IDLE, and something watches that (`#idleHook`). */
@@ -623,8 +624,8 @@ export class Pool<C> extends PoolEmitter {
       return;
     }
     if (this.#queue.length > 0 && this.#handToWaiter(rec)) return;
-    // a fresh connection (still CONNECTING) is open too
-    if (this.#open() + (rec.state === CONNECTING ? 1 : 0) > this.#size) {
+    // a fresh connection (still CONNECTING) is open too; without overflow nothing can exceed size
+    if (this.#max > this.#size && this.#open() + (rec.state === CONNECTING ? 1 : 0) > this.#size) {
       this.#destroy(rec, 'overflow');
       this.#afterClose();
       return;
