@@ -9,8 +9,7 @@
  * connect starts; and the one backoff timer, which holds the process alive only while
  * somebody waits (`setWaiting`, fed by the wait queue's `onWaiting`). It knows nothing
  * of connections or states: the pool asks `blocked()` in its pump, reports `failed` and
- * `succeeded`, and is called back through `onEnd` (it runs the pump) when a backoff ends;
- * after a failed round the pump lets one connect (the probe) through at a time (`probing`).
+ * `succeeded`, and is called back through `onEnd` (it runs the pump) when a backoff ends.
  */
 import { preciseNow } from './clock.js';
 import type { ResolvedPoolOptions } from './types.js';
@@ -49,15 +48,6 @@ export class ConnectBackoff {
     if (preciseNow() < this.#until) return true;
     this.#until = 0;
     return false;
-  }
-
-  /**
-   * Connects failed and none has succeeded since: the pool sends one connect at a time
-   * (the probe, let through as soon as a backoff ends) instead of `maxConnecting`, so a
-   * refusing server sees one attempt per backoff, not a burst; a success lifts it.
-   */
-  get probing(): boolean {
-    return this.#failedRounds > 0;
   }
 
   /** A connect succeeded: the next failure backs off from `initialMs` again. */

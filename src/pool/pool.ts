@@ -405,9 +405,7 @@ export class Pool<C> extends PoolEmitter {
   #openConnections(): void {
     const opts = this.options;
     const n = this.#n;
-    // after failed connects, one probe at a time until one succeeds
-    const limit = this.#backoff.probing ? 1 : opts.maxConnecting;
-    while (n[CONNECTING] < limit && this.#held() < this.#max) {
+    while (n[CONNECTING] < opts.maxConnecting && this.#held() < this.#max) {
       const forWaiters = this.#queue.length - n[PINGING] - n[CONNECTING] > 0;
       // without refillMinIdle, minIdle is opened only for a ready() that waits
       const forMinIdle = this.#refill
