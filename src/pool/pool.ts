@@ -177,25 +177,30 @@ export class Pool<C> extends PoolEmitter {
 
   // ---------------------------------------------------------------- the transition function
 
-  /**
-   * Move `rec` to state `to`: the one writer of `rec.state` and of the count table.
-   * A record leaving IDLE must already be out of the idle list (the caller took it
-   * from there); a record entering IDLE is appended to it here.
-   */
+  /** Move `rec` to `to`: the one writer of `rec.state` and of the count table (into IDLE: `#enterIdle`). */
   #move(rec: Conn<C>, to: ConnState): void {
     const from = rec.state;
     const n = this.#n;
     if (from < CLOSED) n[from]--;
     n[to]++;
     rec.state = to;
-    if (to === IDLE) {
-      this.#idle.push(rec);
-      if (this.#idleHook) this.#idleChanged(rec, true);
-    } else if (from === IDLE && this.#idleHook) {
-      this.#idleChanged(rec, false);
+    // the rare hooks out of line: #move stays small where it is inlined (the checkout path)
+    if ((from === IDLE && this.#idleHook) || (to >= CLOSING && this.#drained !== undefined)) {
+      this.#moved(rec, from, to);
     }
-    // `to` first: a constant where #move is inlined, so this test folds away on the hot path
+  }
+
+  /** A move out of IDLE that something watches, or into CLOSING/CLOSED while close() waits. */
+  #moved(rec: Conn<C>, from: ConnState, to: ConnState): void {
+    if (from === IDLE && this.#idleHook) this.#idleChanged(rec, false);
     if (to >= CLOSING && this.#drained !== undefined) this.#checkDrained();
+  }
+
+  /** The one way into IDLE: the move, then the end of the idle list, then whoever watches. */
+  #enterIdle(rec: Conn<C>): void {
+    this.#move(rec, IDLE);
+    this.#idle.push(rec);
+    if (this.#idleHook) this.#idleChanged(rec, true);
   }
 
   /** `rec` entered (`idle`) or left IDLE, and something watches that (`#idleHook`). */
@@ -220,11 +225,25 @@ export class Pool<C> extends PoolEmitter {
 
   /** Check out a connection. Resolves with the driver's connection; pair with `release` or `invalidate`. */
   acquire(options?: AcquireOptions): Promise<C> {
+    // the fast path: an idle connection, nobody waiting; the rest is out of line, so that
+    // acquire stays small where it is inlined into the caller
+    if (!this.#closed && options === undefined && this.#queue.length === 0 && this.#idle.length > 0) {
+      const rec = this.#takeReadyIdle();
+      if (rec !== undefined) {
+        this.#checkout(rec, 0, undefined);
+        return Promise.resolve(rec.conn);
+      }
+    }
+    return this.#acquireSlow(options);
+  }
+
+  /** `acquire` when the fast path did not serve it: closed, aborted, per-call options, or wait. */
+  #acquireSlow(options: AcquireOptions | undefined): Promise<C> {
     if (this.#closed) return this.#failFast('closed', new PoolClosedError());
     if (options !== undefined && options.signal?.aborted) {
       return this.#failFast('aborted', abortReason(options.signal));
     }
-    if (this.#queue.length === 0 && this.#idle.length > 0) {
+    if (options !== undefined && this.#queue.length === 0 && this.#idle.length > 0) {
       const rec = this.#takeReadyIdle();
       if (rec !== undefined) {
         this.#checkout(rec, 0, undefined);
@@ -234,11 +253,7 @@ export class Pool<C> extends PoolEmitter {
     return this.#enqueue(options);
   }
 
-  /**
-   * `acquire`'s fast path for `use`/`transaction`: a checked-out record, or undefined
-   * (then they call `acquire`). An `acquire` replaced on the instance or in a subclass
-   * sees every checkout of `use`/`transaction` as before: no fast path then.
-   */
+  /** `acquire`'s fast path for `use`/`transaction` (none when `acquire` is replaced): a checked-out record, or undefined. */
   #take(options: AcquireOptions | undefined): Conn<C> | undefined {
     if (this.acquire !== Pool.prototype.acquire) return undefined;
     if (this.#closed || this.#queue.length !== 0 || this.#idle.length === 0) return undefined;
@@ -259,10 +274,13 @@ export class Pool<C> extends PoolEmitter {
     if (this.#lifo) this.#idle.pop();
     else this.#idle.shift();
     // keep minIdle warm: the fast path skips the pump, so refill here when it dipped
-    if (this.#idle.length < this.options.minIdle && this.#open() + this.#n[CONNECTING] < this.#size) {
-      queueMicrotask(this.#pumpLater);
-    }
+    if (this.#idle.length < this.options.minIdle) this.#refillSoon();
     return rec;
+  }
+
+  /** The idle list dipped below `minIdle` on the fast path: let the pump open more, soon. */
+  #refillSoon(): void {
+    if (this.#open() + this.#n[CONNECTING] < this.#size) queueMicrotask(this.#pumpLater);
   }
 
   /** Hand `rec` (out of the idle list, or fresh, or just checked in) to a caller. */
@@ -272,17 +290,21 @@ export class Pool<C> extends PoolEmitter {
     rec.uses++;
     rec.waitMs = waitMs;
     rec.checkedOutAt = now();
-    if (this.#leakMs > 0) {
-      rec.leakReported = false;
-      rec.stack = stack ?? captureStack();
+    if (this.#leakMs > 0) this.#watchLeak(rec, stack);
+    // the rare work out of line: #checkout is inlined into acquire's callers, and its size
+    // counts against the inlining budget they share with the pool's other small methods
+    if (this.listeners.checkout !== undefined || this.conditional.checkout !== undefined) {
+      this.#emitCheckout(rec, waitMs);
     }
-    // spelled out on the hot path (a call to watched() would take an inlining slot)
-    if (
-      this.listeners.checkout !== undefined ||
-      (this.conditional.checkout !== undefined && this.wanted('checkout'))
-    ) {
-      this.emit('checkout', { connectionId: rec.id, waitMs });
-    }
+  }
+
+  #watchLeak(rec: Conn<C>, stack: string | undefined): void {
+    rec.leakReported = false;
+    rec.stack = stack ?? captureStack();
+  }
+
+  #emitCheckout(rec: Conn<C>, waitMs: number): void {
+    if (this.watched('checkout')) this.emit('checkout', { connectionId: rec.id, waitMs });
   }
 
   #failFast(reason: CheckoutFailedReason, error: unknown): Promise<never> {
@@ -532,14 +554,15 @@ export class Pool<C> extends PoolEmitter {
     this.#pump();
   }
 
-  /**
-   * The record of a connection handed back by its holder, or undefined when `close()`
-   * already closed it under the holder (then the hand-back is a no-op). Anything else
-   * (a foreign connection, a second hand-back) throws `PoolMisuseError`.
-   */
+  /** The record of a connection handed back by its holder; else see `#notCheckedOut`. */
   #checkedOut(method: string, conn: C): Conn<C> | undefined {
     const rec = this.#records.get(conn);
     if (rec !== undefined && rec.state === USED) return rec;
+    return this.#notCheckedOut(method, conn, rec);
+  }
+
+  /** Not checked out: closed under its holder by `close()` (a no-op), or misuse (`PoolMisuseError`). */
+  #notCheckedOut(method: string, conn: C, rec: Conn<C> | undefined): undefined {
     if (rec !== undefined && rec.state === ABANDONED) {
       this.#records.delete(conn);
       return undefined;
@@ -552,10 +575,8 @@ export class Pool<C> extends PoolEmitter {
    * `use`/`transaction`; a no-op when that checkout was already handed back): check it in,
    * or after a disconnect `error` invalidate it and clear the pool.
    *
-   * One method on purpose, check-in included: V8 never inlines a function of more than
-   * 460 bytes of bytecode, and inlined here the check-in took the inlining budget of the
-   * caller's function (`runLoan` in loans.ts, or the caller's own code around `release`), so
-   * the query next to it ran unoptimized (postgres.js's `sql` and `Query`; bench/use-inlining.ts checks it).
+   * One method on purpose: over V8's 460-byte inlining limit, so the check-in never takes
+   * the caller's inlining budget (`runLoan`), which its query needs (bench/use-inlining.ts).
    */
   #finish(rec: Conn<C>, checkout: number, error: unknown): void {
     if (rec.state !== USED || rec.uses !== checkout) return;
@@ -628,7 +649,7 @@ export class Pool<C> extends PoolEmitter {
       this.#afterClose();
       return;
     }
-    this.#move(rec, IDLE);
+    this.#enterIdle(rec);
   }
 
   #afterClose(): void {
@@ -675,11 +696,7 @@ export class Pool<C> extends PoolEmitter {
     this.#closeDriver(rec, conn);
   }
 
-  /**
-   * Hand `conn` of a CLOSING `rec` to the driver's close: `rec` counts against the open
-   * limit until the close settles or `connectTimeoutMs` passes (a close that hangs cannot
-   * hold the slot for ever); then it is CLOSED and the pump may open another.
-   */
+  /** The driver's close of a CLOSING `rec`: it counts against `max` until the close settles or `connectTimeoutMs` passes. */
   #closeDriver(rec: Conn<C>, conn: C): void {
     this.#calls.close(conn, this.options.connectTimeoutMs, () => {
       this.#move(rec, CLOSED);
@@ -694,10 +711,7 @@ export class Pool<C> extends PoolEmitter {
     return use(this.#loans, fn, options);
   }
 
-  /**
-   * BEGIN, run `fn`, COMMIT; ROLLBACK and rethrow on error. `retries` re-runs the
-   * whole function on a serialization failure or deadlock, with jittered backoff.
-   */
+  /** BEGIN, `fn`, COMMIT; ROLLBACK and rethrow on error; `retries` re-runs it on a serialization failure or deadlock. */
   transaction<T>(fn: (conn: C) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return transaction(this.#loans, fn, options);
   }
