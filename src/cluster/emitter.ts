@@ -5,6 +5,7 @@
  * other listeners, and is reported once per listener through `process.emitWarning`
  * (code CISTERN_LISTENER_ERROR).
  */
+import { ListenerGuard } from '../pool/emitter.js';
 
 export interface ClusterEvents {
   /** A member stopped answering (connect or ping failed); reads avoid it until a retry succeeds. */
@@ -26,7 +27,7 @@ export const CLUSTER_EVENT_NAMES = [
 
 export class ClusterEmitter {
   readonly #listeners = new Map<ClusterEventName, ClusterListener<any>[]>();
-  readonly #warned = new WeakSet<object>();
+  readonly #guard = new ListenerGuard('cluster');
 
   on<K extends ClusterEventName>(event: K, listener: ClusterListener<K>): this {
     if (typeof listener !== 'function') {
@@ -46,33 +47,6 @@ export class ClusterEmitter {
   protected emit<K extends ClusterEventName>(event: K, payload: ClusterEvents[K]): void {
     const list = this.#listeners.get(event);
     if (list === undefined) return;
-    for (const listener of list) {
-      try {
-        const returned: unknown = listener(payload);
-        // an async listener: its rejection would otherwise be unhandled and end the process
-        if (returned !== undefined && typeof (returned as PromiseLike<unknown>)?.then === 'function') {
-          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            this.#listenerFailed(event, listener, error, 'rejected'),
-          );
-        }
-      } catch (error) {
-        this.#listenerFailed(event, listener, error, 'threw');
-      }
-    }
-  }
-
-  #listenerFailed(
-    event: ClusterEventName,
-    listener: object,
-    error: unknown,
-    how: 'threw' | 'rejected',
-  ): void {
-    if (this.#warned.has(listener)) return;
-    this.#warned.add(listener);
-    const message = error instanceof Error ? error.message : String(error);
-    process.emitWarning(`a cistern cluster '${event}' listener ${how} (the cluster carried on): ${message}`, {
-      code: 'CISTERN_LISTENER_ERROR',
-      detail: error instanceof Error ? error.stack : undefined,
-    });
+    for (const listener of list) this.#guard.call(event, listener, payload);
   }
 }

@@ -69,7 +69,7 @@ export interface ListenerOptions {
 export class PoolEmitter {
   protected readonly listeners: ListenerTable = {};
   protected readonly conditional: ConditionalTable = {};
-  #warned = new WeakSet<object>();
+  readonly #guard = new ListenerGuard('pool');
 
   on<K extends PoolEventName>(event: K, listener: PoolListener<K>, options?: ListenerOptions): this {
     if (typeof listener !== 'function') {
@@ -153,7 +153,7 @@ export class PoolEmitter {
     try {
       wanted = c.when();
     } catch (error) {
-      this.#listenerFailed(event, c.when, error, 'threw', 'the when() of a', ' (the listener was skipped)');
+      this.#guard.failed(event, c.when, error, 'threw', 'the when() of a', ' (the listener was skipped)');
       return false;
     }
     if (wanted === true) return true;
@@ -161,9 +161,9 @@ export class PoolEmitter {
     // would otherwise be unhandled and end the process
     if (wanted !== false && typeof (wanted as PromiseLike<unknown> | null)?.then === 'function') {
       (wanted as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-        this.#listenerFailed(event, c.when, error, 'rejected', 'the when() of a', SKIPPED_PROMISE),
+        this.#guard.failed(event, c.when, error, 'rejected', 'the when() of a', SKIPPED_PROMISE),
       );
-      this.#listenerFailed(
+      this.#guard.failed(
         event,
         c.when,
         new TypeError('when() returned a promise; it must return a boolean'),
@@ -176,31 +176,56 @@ export class PoolEmitter {
   }
 
   #call<K extends PoolEventName>(event: K, listener: PoolListener<K>, payload: PoolEvents[K]): void {
+    this.#guard.call(event, listener, payload);
+  }
+}
+
+type ListenerFailure = 'threw' | 'rejected' | 'returned a promise';
+
+/**
+ * Listener isolation, one piece for the pool's emitter and the cluster's
+ * (src/cluster/emitter.ts): a listener that throws, or an async listener whose promise
+ * rejects, is reported once per listener through `process.emitWarning` (code
+ * CISTERN_LISTENER_ERROR) and never breaks its owner or the other listeners.
+ */
+export class ListenerGuard {
+  readonly #warned = new WeakSet<object>();
+  /** Who carries on, for the warning's text: `pool` or `cluster`. */
+  readonly #owner: string;
+
+  constructor(owner: 'pool' | 'cluster') {
+    this.#owner = owner;
+  }
+
+  /** `listener(payload)`, isolated. */
+  call<P>(event: string, listener: (payload: P) => unknown, payload: P): void {
     try {
       const returned: unknown = listener(payload);
       // an async listener: its rejection would otherwise be unhandled and end the process
       if (returned !== undefined && typeof (returned as PromiseLike<unknown>)?.then === 'function') {
         (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-          this.#listenerFailed(event, listener, error, 'rejected'),
+          this.failed(event, listener, error, 'rejected'),
         );
       }
     } catch (error) {
-      this.#listenerFailed(event, listener, error, 'threw');
+      this.failed(event, listener, error, 'threw');
     }
   }
 
-  #listenerFailed(
+  /** Report `listener`'s failure, once per listener. */
+  failed(
     event: string,
     listener: object,
     error: unknown,
-    how: 'threw' | 'rejected' | 'returned a promise',
+    how: ListenerFailure,
     what = 'a',
     after = '',
   ): void {
     if (this.#warned.has(listener)) return;
     this.#warned.add(listener);
     const message = error instanceof Error ? error.message : String(error);
-    const text = `${what} cistern pool '${event}' listener ${how}${after} (the pool carried on): ${message}`;
+    const owner = this.#owner;
+    const text = `${what} cistern ${owner} '${event}' listener ${how}${after} (the ${owner} carried on): ${message}`;
     process.emitWarning(text, {
       code: 'CISTERN_LISTENER_ERROR',
       detail: error instanceof Error ? error.stack : undefined,
