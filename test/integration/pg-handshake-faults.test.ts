@@ -18,7 +18,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type PgConnection, pg } from '../../src/drivers/pg/index.js';
 import { ConnectError, createPool } from '../../src/index.js';
-import { adminSql, connectCtx, PG_URL } from '../support/postgres.js';
+import { adminSql, backendByClientPort, connectCtx, PG_URL } from '../support/postgres.js';
 import { serverAvailable } from '../support/servers.js';
 import { type ProxyMessage, startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -84,15 +84,7 @@ describe.skipIf(!up)('pg driver: backend killed or connection cut at each handsh
   });
   afterAll(() => admin.end({ timeout: 1 }));
 
-  async function backendOf(clientPort: number): Promise<number> {
-    for (let i = 0; i < 50; i++) {
-      const rows = await admin<{ pid: number }[]>`
-        select pid from pg_stat_activity where client_port = ${clientPort} and client_addr = '127.0.0.1'`;
-      if (rows[0] !== undefined) return rows[0].pid;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no backend for client port ${clientPort}`);
-  }
+  const backendOf = (clientPort: number): Promise<number> => backendByClientPort(admin, clientPort);
 
   async function kill(clientPort: number): Promise<void> {
     const pid = await backendOf(clientPort);

@@ -15,7 +15,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { postgres } from '../../src/drivers/postgres/index.js';
 import { ConnectError } from '../../src/pool/errors.js';
-import { adminSql, connectCtx, PG_URL, POSTGRES_MAJOR } from '../support/postgres.js';
+import { adminSql, backendByClientPort, connectCtx, PG_URL, POSTGRES_MAJOR } from '../support/postgres.js';
 import { serverAvailable } from '../support/servers.js';
 import { type ProxyMessage, startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -86,15 +86,7 @@ describe.skipIf(!up)('postgres driver: backend killed or connection cut at each 
   });
   afterAll(() => admin.end({ timeout: 1 }));
 
-  async function backendOf(clientPort: number): Promise<number> {
-    for (let i = 0; i < 50; i++) {
-      const rows = await admin<{ pid: number }[]>`
-        select pid from pg_stat_activity where client_port = ${clientPort} and client_addr = '127.0.0.1'`;
-      if (rows[0] !== undefined) return rows[0].pid;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no backend for client port ${clientPort}`);
-  }
+  const backendOf = (clientPort: number): Promise<number> => backendByClientPort(admin, clientPort);
 
   for (const { step, fetchTypes, match, opensThenDies } of STEPS) {
     const outcome =

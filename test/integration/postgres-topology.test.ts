@@ -20,18 +20,8 @@ import { connectCtx } from '../support/postgres.js';
 
 const available = await pgClusterAvailable();
 
-async function inRecovery(url: string): Promise<boolean> {
-  const driver = postgres(url);
-  const conn = await driver.connect(connectCtx({ timeoutMs: 10_000 }));
-  try {
-    const [row] = await conn.sql<{ r: boolean }[]>`select pg_is_in_recovery() as r`;
-    return row!.r;
-  } finally {
-    await driver.close(conn);
-  }
-}
-
-async function inRecoveryWith(options: Parameters<typeof postgres>[0]): Promise<boolean> {
+/** Connect with a URL or options, and ask the server whether it is a standby. */
+async function inRecovery(options: Parameters<typeof postgres>[0]): Promise<boolean> {
   const driver = postgres(options);
   const conn = await driver.connect(connectCtx({ timeoutMs: 10_000 }));
   try {
@@ -102,7 +92,7 @@ describe.skipIf(!available)('postgres driver on a TLS-only primary and its stand
   it('the ssl option object (ca, cert, key): verified against its CA, host name checked; a wrong CA is not trusted', async () => {
     const { pem } = primary.certs;
     const base = { port: primary.port, user: 'postgres', database: 'test' };
-    expect(await inRecoveryWith({ ...base, host: '127.0.0.1', ssl: { ca: pem.ca } })).toBe(false);
+    expect(await inRecovery({ ...base, host: '127.0.0.1', ssl: { ca: pem.ca } })).toBe(false);
     // an object is verify-full: 127.0.0.2 is not in the certificate
     const wrongName = await postgres({ ...base, host: '127.0.0.2', ssl: { ca: pem.ca } })
       .connect(connectCtx())

@@ -54,6 +54,17 @@ export async function backendPids(admin: AdminSql, application: string): Promise
   return rows.map((r) => r.pid);
 }
 
+/** The backend of the connection whose client side is 127.0.0.1:`clientPort` (a proxy's upstream port); polls up to ~0.5 s. */
+export async function backendByClientPort(admin: AdminSql, clientPort: number): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const rows = await admin<{ pid: number }[]>`
+      select pid from pg_stat_activity where client_port = ${clientPort} and client_addr = '127.0.0.1'`;
+    if (rows[0] !== undefined) return rows[0].pid;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no backend for client port ${clientPort}`);
+}
+
 export async function terminate(admin: AdminSql, pid: number): Promise<boolean> {
   const [row] = await admin<{ ok: boolean }[]>`select pg_terminate_backend(${pid}) as ok`;
   return row?.ok === true;
