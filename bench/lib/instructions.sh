@@ -8,9 +8,10 @@
 #   old generation large enough that no major GC runs: where a mark-compact fell moved a
 #   count by 100M instructions from run to run (the memory reducer, which takes
 #   callgrind's slowdown for an idle process, started one in some runs).
-# instr_bundle ENTRY: bundles bench/ENTRY.ts (esbuild, src/load-telemetry.ts swapped for
-#   its static twin as under Vitest) into $out/instr.mjs, so tsx's start-up stays out of
-#   the counts.
+# instr_bundle ENTRY: compiles src/ and bench/ file by file (esbuild, no bundle: module
+#   constants stay foldable, as under tsx and in the built package; src/load-telemetry.ts
+#   swapped for its static twin as under Vitest) into $out/js, and $out/instr.mjs imports
+#   bench/ENTRY, so tsx's start-up stays out of the counts.
 
 INSTR_NODE_FLAGS='--single-threaded --no-memory-reducer --initial-old-space-size=1024 --min-semi-space-size=16 --max-semi-space-size=16'
 
@@ -28,18 +29,29 @@ instr_out() {
 
 instr_bundle() {
   cat >"$out/build.mjs" <<JS
+import { writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 const { build } = await import(path.join('$root', 'node_modules/esbuild/lib/main.js'));
+const root = '$root';
+const files = [];
+for (const dir of ['src', 'bench']) {
+  for (const f of await readdir(path.join(root, dir), { recursive: true })) {
+    if (f.endsWith('.ts') && !f.endsWith('.d.ts')) files.push(path.join(root, dir, f));
+  }
+}
+// one output file per source file, as tsx and the built package load them: ES modules
+// whose imports stay imports (a bundle turns module constants into mutable vars, which
+// the optimizer cannot fold, and so counts what no user runs)
 await build({
-  entryPoints: [path.join('$root', 'bench/$1.ts')],
-  bundle: true, platform: 'node', format: 'esm', packages: 'external',
-  outfile: '$out/instr.mjs', logLevel: 'warning',
-  // src/load-telemetry.ts requires the built package; its static twin (as under Vitest)
-  plugins: [{ name: 'static-telemetry', setup(b) {
-    b.onResolve({ filter: /load-telemetry\.js$/ }, (a) =>
-      a.importer.includes('/src/') ? { path: path.join('$root', 'test/support/load-telemetry.ts') } : undefined);
-  } }],
+  entryPoints: files, outdir: '$out/js', outbase: root,
+  bundle: false, platform: 'node', format: 'esm', logLevel: 'warning',
 });
+writeFileSync('$out/js/package.json', '{"type":"module"}\\n');
+// src/load-telemetry.ts requires the built package; its static twin (as under Vitest)
+writeFileSync('$out/js/src/load-telemetry.js',
+  "import { instrumentPool } from './telemetry/index.js';\\nexport function loadTelemetry() { return instrumentPool; }\\n");
+writeFileSync('$out/instr.mjs', "import './js/bench/$1.js';\\n");
 JS
   node "$out/build.mjs"
 }
