@@ -12,8 +12,10 @@
  * through `pool.use((c) => c.sql...)` and through `acquire` + `release`), and reads the
  * trace: how often V8 gave up optimizing `Query` or `sql`, and which functions `Query`
  * was inlined into. Prints one line per mode; exits 1 when `use` never had `Query`
- * inlined into `runLoan` (src/pool/loans.ts, where cistern calls `fn`): the structure
- * that keeps the budget free was undone. Needs PostgreSQL (PG_URL).
+ * inlined into `runLoan` (src/pool/loans.ts, where cistern calls `fn`), or when the
+ * pool's slow `acquire` path (`#acquireSlow`) or its check-in (`#finish`) was inlined
+ * into any caller (both are kept over V8's 460-byte limit so that they never are): the
+ * structure that keeps the budget free was undone. Needs PostgreSQL (PG_URL).
  *
  * Measured 2026-12-07 (2 cores), before the driver made postgres.js's `Query` class
  * optimizable (docs/postgres.md, "postgres.js's `Query` and V8"): Node 20.20 aborted
@@ -94,16 +96,27 @@ function parent(queries: number): void {
         into.set(name, (into.get(name) ?? 0) + 1);
       }
       const where = [...into].map(([name, n]) => `${name} ${n}x`).join(', ') || 'nowhere';
+      // the pool's slow path and its check-in stay out of line: inlined, they would spend
+      // the budget of the function that calls acquire/release (src/pool/pool.ts)
+      const outOfLine = new Set<string>();
+      for (const m of trace.matchAll(
+        /Inlining [^\n]*<SharedFunctionInfo (#acquireSlow|#finish)>[^\n]* into [^\n]*<SharedFunctionInfo ([^>]*)>/g,
+      )) {
+        outOfLine.add(`${m[1]} into ${m[2] || '(anonymous)'}`);
+      }
       console.log(
         `${process.version} ${mode.padEnd(7)} ${String(callers).padStart(2)} callers, 5 pools x ${queries} queries: ` +
-          `Query/sql optimizations aborted ${aborts}x; Query inlined into: ${where}`,
+          `Query/sql optimizations aborted ${aborts}x; Query inlined into: ${where}` +
+          (outOfLine.size > 0 ? `; INLINED: ${[...outOfLine].join(', ')}` : ''),
       );
       if (mode === 'use' && !into.has('runLoan')) failed = true;
+      if (outOfLine.size > 0) failed = true;
     }
   }
   if (failed) {
     console.log(
-      'FAIL: pool.use no longer inlines the query into runLoan (see the header of bench/use-inlining.ts)',
+      "FAIL: pool.use no longer inlines the query into runLoan, or the pool's #acquireSlow or #finish " +
+        'was inlined into a caller (see the header of bench/use-inlining.ts)',
     );
     process.exitCode = 1;
   }

@@ -20,7 +20,8 @@ function invalidate(): void {
 
 /** The tick clock (see above). */
 export function now(): number {
-  if (valid) return cached;
+  // `=== true`: one compare, where `if (valid)` is a full ToBoolean (pool.ts, its boolean fields)
+  if (valid === true) return cached;
   cached = performance.now();
   valid = true;
   setImmediate(invalidate);

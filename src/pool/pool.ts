@@ -14,21 +14,10 @@
  * timeout, lifetime, leaks: housekeeping.ts), calls into the driver (driver-calls.ts),
  * events (emitter.ts), option validation (options.ts).
  */
-import { now, preciseNow } from './clock.js';
+import * as clock from './clock.js';
 import { ConnectBackoff } from './connect-backoff.js';
-import {
-  ABANDONED,
-  CLOSED,
-  CLOSING,
-  CONNECTING,
-  Conn,
-  type ConnState,
-  IDLE,
-  newStateCounts,
-  PINGING,
-  RESETTING,
-  USED,
-} from './connection-record.js';
+import * as record from './connection-record.js';
+import { Conn, type ConnState, newStateCounts } from './connection-record.js';
 import { Deque } from './deque.js';
 import type { Driver } from './driver.js';
 import { checkDriver, DriverCalls, RESET_DONE, RESET_THREW, timerDelay } from './driver-calls.js';
@@ -62,6 +51,12 @@ import type {
 } from './types.js';
 import { type Waiter, WaitQueue } from './wait-queue.js';
 
+// The states and the clock as this module's own constants: V8 folds a module's own
+// `const` into optimized code, but reads an imported binding through its cell, with a
+// check that it is initialized, at every use (some forty uses on one acquire + release).
+const { ABANDONED, CLOSED, CLOSING, CONNECTING, IDLE, PINGING, RESETTING, USED } = record;
+const { now, preciseNow } = clock;
+
 /**
  * A pool of connections opened one by one through a {@link Driver}: the public
  * surface (`acquire`, `release`, `invalidate`, `use`, `transaction`, `clear`, `close`,
@@ -74,14 +69,22 @@ export class Pool<C> extends PoolEmitter {
 
   readonly #size: number;
   readonly #max: number;
+  // Boolean fields are tested `=== true` on the hot paths: V8 does not track that a field
+  // only ever holds booleans, so a bare `if (flag)` compiles to a full ToBoolean (a chain
+  // of compares when the flag is true); `=== true` is one compare.
   readonly #lifo: boolean;
   readonly #prePing: boolean;
   readonly #window: number;
   readonly #maxUses: number;
   readonly #leakMs: number;
   readonly #reset: boolean;
+  /** The driver has an `isAlive` check (read once: the driver object's shape differs between drivers). */
+  readonly #checkAlive: boolean;
+  readonly #minIdle: number;
   /** Something watches connections entering and leaving IDLE: the driver (`allowExitOnIdle`) or the idle timer. */
   readonly #idleHook: boolean;
+  /** `#move` must call `#moved`: `#idleHook`, or `close()` waits for the pool to drain. */
+  #moveHook = false;
   /** Tell the driver when a connection goes idle or busy (`allowExitOnIdle`). */
   readonly #exitOnIdle: boolean;
   /** Open connections on the pool's own to keep `minIdle` idle ones (`refillMinIdle`). */
@@ -130,6 +133,8 @@ export class Pool<C> extends PoolEmitter {
     this.#maxUses = resolved.maxUses;
     this.#leakMs = resolved.leakTimeoutMs;
     this.#reset = resolved.resetOnReturn && typeof driver.reset === 'function';
+    this.#checkAlive = typeof driver.isAlive === 'function';
+    this.#minIdle = resolved.minIdle;
     this.#exitOnIdle = resolved.allowExitOnIdle && typeof driver.setIdle === 'function';
     this.#refill = resolved.refillMinIdle;
     this.#backoff = new ConnectBackoff(() => this.#pump(), resolved.connectBackoff);
@@ -172,6 +177,7 @@ export class Pool<C> extends PoolEmitter {
       pump: () => this.#pump(),
     });
     this.#idleHook = this.#exitOnIdle || this.#housekeeper.timesIdle;
+    this.#moveHook = this.#idleHook;
     if (resolved.minIdle > 0 && this.#refill) queueMicrotask(() => this.#pump());
   }
 
@@ -184,10 +190,8 @@ export class Pool<C> extends PoolEmitter {
     if (from < CLOSED) n[from]--;
     n[to]++;
     rec.state = to;
-    // the rare hooks out of line: #move stays small where it is inlined (the checkout path)
-    if ((from === IDLE && this.#idleHook) || (to >= CLOSING && this.#drained !== undefined)) {
-      this.#moved(rec, from, to);
-    }
+    // the rare hooks out of line, behind one flag: #move stays small where it is inlined (the checkout path)
+    if (this.#moveHook === true) this.#moved(rec, from, to);
   }
 
   /** A move out of IDLE that something watches, or into CLOSING/CLOSED while close() waits. */
@@ -237,7 +241,14 @@ export class Pool<C> extends PoolEmitter {
     return this.#acquireSlow(options);
   }
 
-  /** `acquire` when the fast path did not serve it: closed, aborted, per-call options, or wait. */
+  /**
+   * `acquire` when the fast path did not serve it: closed, aborted, per-call options, or
+   * the caller waits. One method on purpose, the queue-full error built in place: over
+   * V8's 460-byte inlining limit, so the waiting line is never inlined into the caller of
+   * `acquire` and never takes the budget that the fast path and the caller's own calls
+   * need (at 16 callers it did: the `Waiter` was then built by the generic construct
+   * stub, and `release` was a call; bench/use-inlining.ts checks it).
+   */
   #acquireSlow(options: AcquireOptions | undefined): Promise<C> {
     if (this.#closed) return this.#failFast('closed', new PoolClosedError());
     if (options !== undefined && options.signal?.aborted) {
@@ -250,7 +261,32 @@ export class Pool<C> extends PoolEmitter {
         return Promise.resolve(rec.conn);
       }
     }
-    return this.#enqueue(options);
+    // Callers a new connection will serve are not queued; the others wait for a release.
+    // `maxWaiting` bounds those (generic-pool's `maxWaitingClients` rule).
+    const maxWaiting = this.options.maxWaiting;
+    const queued =
+      maxWaiting === Number.POSITIVE_INFINITY ? 0 : this.#queue.length - (this.#max - this.#open());
+    if (queued >= maxWaiting) {
+      return this.#failFast(
+        'queueFull',
+        new PoolQueueFullError(
+          `pool '${this.name}' has ${queued} callers waiting for a connection to be released, ` +
+            `the maximum (maxWaiting=${maxWaiting})`,
+        ),
+      );
+    }
+    let timeoutMs = this.options.acquireTimeoutMs;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const checked = acquireTimeoutOf(options, timeoutMs);
+      if (checked instanceof PoolConfigError) return Promise.reject(checked);
+      timeoutMs = checked;
+      signal = options.signal;
+    }
+    const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
+    // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
+    if (this.#idle.length > 0 || this.#held() < this.#max) this.#pump();
+    return promise;
   }
 
   /** `acquire`'s fast path for `use`/`transaction` (none when `acquire` is replaced): a checked-out record, or undefined. */
@@ -265,16 +301,17 @@ export class Pool<C> extends PoolEmitter {
 
   /** The head idle connection if it can be handed out with no work (no ping, not stale). */
   #takeReadyIdle(): Conn<C> | undefined {
-    const rec = this.#lifo ? this.#idle.peekLast() : this.#idle.peek();
-    if (rec === undefined || rec.generation !== this.#generation || rec.dead) return undefined;
+    const lifo = this.#lifo === true;
+    const rec = lifo ? this.#idle.peekLast() : this.#idle.peek();
+    if (rec === undefined || rec.generation !== this.#generation || rec.dead === true) return undefined;
     const t = now();
     if (t >= rec.expiresAt) return undefined;
-    if (this.#prePing && t - rec.lastUsedAt > this.#window) return undefined;
-    if (this.driver.isAlive !== undefined && !this.#calls.isAlive(rec.conn)) return undefined;
-    if (this.#lifo) this.#idle.pop();
+    if (this.#prePing === true && t - rec.lastUsedAt > this.#window) return undefined;
+    if (this.#checkAlive === true && !this.#calls.isAlive(rec.conn)) return undefined;
+    if (lifo) this.#idle.pop();
     else this.#idle.shift();
     // keep minIdle warm: the fast path skips the pump, so refill here when it dipped
-    if (this.#idle.length < this.options.minIdle) this.#refillSoon();
+    if (this.#idle.length < this.#minIdle) this.#refillSoon();
     return rec;
   }
 
@@ -310,41 +347,6 @@ export class Pool<C> extends PoolEmitter {
   #failFast(reason: CheckoutFailedReason, error: unknown): Promise<never> {
     if (this.watched('checkoutFailed')) this.emit('checkoutFailed', { reason, error, waitMs: 0 });
     return Promise.reject(error);
-  }
-
-  /**
-   * Queue the caller. Kept small on purpose: V8 inlines `acquire` and this into the
-   * caller's code from a budget shared with the caller's own calls (the query it runs
-   * next), so the rare paths (a full queue, per-call options) are separate methods.
-   */
-  #enqueue(options: AcquireOptions | undefined): Promise<C> {
-    // Callers a new connection will serve are not queued; the others wait for a release.
-    // `maxWaiting` bounds those (generic-pool's `maxWaitingClients` rule).
-    const open = this.#open();
-    const queued = this.#queue.length - (this.#max - open);
-    if (queued >= this.options.maxWaiting) return this.#queueFull(queued);
-    let timeoutMs = this.options.acquireTimeoutMs;
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      const checked = acquireTimeoutOf(options, timeoutMs);
-      if (checked instanceof PoolConfigError) return Promise.reject(checked);
-      timeoutMs = checked;
-      signal = options.signal;
-    }
-    const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
-    // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
-    if (this.#idle.length > 0 || open + this.#n[CONNECTING] + this.#n[CLOSING] < this.#max) this.#pump();
-    return promise;
-  }
-
-  #queueFull(queued: number): Promise<never> {
-    return this.#failFast(
-      'queueFull',
-      new PoolQueueFullError(
-        `pool '${this.name}' has ${queued} callers waiting for a connection to be released, ` +
-          `the maximum (maxWaiting=${this.options.maxWaiting})`,
-      ),
-    );
   }
 
   /** Give the longest waiter `rec`; false when nobody waits. */
@@ -417,7 +419,7 @@ export class Pool<C> extends PoolEmitter {
       this.#destroy(rec, 'recycled');
       return true;
     }
-    if (this.driver.isAlive !== undefined && !this.#calls.isAlive(rec.conn)) {
+    if (this.#checkAlive === true && !this.#calls.isAlive(rec.conn)) {
       this.#invalidateRec(rec, new Error('the driver reported the connection closed'));
       return true;
     }
@@ -762,10 +764,12 @@ export class Pool<C> extends PoolEmitter {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.#drained = resolve;
+        this.#moveHook = true;
         if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimeout(resolve, timerDelay(timeoutMs));
       });
       if (timer !== undefined) clearTimeout(timer);
       this.#drained = undefined;
+      this.#moveHook = this.#idleHook;
       // whatever is still checked out is closed under its holder (a later release is a no-op);
       // a ping or reset still running finds its connection closed when it settles
       for (const rec of [...this.#records.values()]) {

@@ -10,12 +10,15 @@
  * resolves it, and learns of every give-up through `onGiveUp`.
  */
 
-import { now, preciseNow } from './clock.js';
+import * as clock from './clock.js';
 import { Deque } from './deque.js';
 import { timerDelay } from './driver-calls.js';
 import { abortReason } from './errors.js';
 import type { CheckoutFailedReason } from './types.js';
 import { WaiterHeap } from './waiter-heap.js';
+
+// this module's own constant, which V8 folds (an imported binding is read through its cell: pool.ts)
+const { now, preciseNow } = clock;
 
 /** One caller waiting in `acquire`. Fixed shape, no timer of its own. */
 export class Waiter<C> {
