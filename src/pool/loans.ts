@@ -71,9 +71,10 @@ export function use<C, T>(
 
 /**
  * `use` when the connection must be awaited (someone waits, or it needs a ping or a
- * connect). `fn` runs in `runLoan`, not here: inlined here, `acquire` and the wait queue
- * would take the inlining budget the query needs, as in `use` (one promise more per call
- * on this path, against the query's whole path optimized).
+ * connect): `runLoan`'s body after the await, in one async function, so a waiting caller
+ * pays one async frame, not two (this is the path of every call under a backlog). The
+ * inlining budget stays the query's: `acquire` inlines only its small fast path here, and
+ * its slow path (`#acquireSlow`) is never inlined (bench/use-inlining.ts checks both).
  */
 async function useAcquired<C, T>(
   h: LoanHandle<C>,
@@ -81,7 +82,18 @@ async function useAcquired<C, T>(
   options: AcquireOptions | undefined,
 ): Promise<T> {
   const rec = h.record(await h.acquire(options));
-  return await runLoan(h, rec, fn);
+  const checkout = rec.uses;
+  const instr = h.instr;
+  if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
+  let result: T;
+  try {
+    result = await fn(rec.conn);
+  } catch (error) {
+    h.finish(rec, checkout, error);
+    throw error;
+  }
+  h.finish(rec, checkout, undefined);
+  return result;
 }
 
 /** Run `fn` on the connection of `rec`, checked out now, and hand it back. */
