@@ -10,7 +10,7 @@
  * Run by hand to fetch it ahead: `npx tsx test/support/prometheus.ts`.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,24 +39,34 @@ export function prometheusBinary(): string {
   const bin = join(dir, 'root', 'usr', 'bin', 'prometheus');
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
+  // Two suites side by side (CI runs two Node versions at once) may both find no binary:
+  // each fetches and unpacks into a folder of its own, and the finished tree is renamed into
+  // place in one step, so nobody ever spawns a binary another process is still writing
+  // (that was `spawn ETXTBSY`). The loser of the rename uses the winner's tree.
+  const work = mkdtempSync(join(dir, 'fetch-'));
   const tried: string[] = [];
-  const deb = () => readdirSync(dir).find((f) => /^prometheus_.*\.deb$/.test(f));
   try {
-    if (deb() === undefined) {
-      try {
-        run('apt-get', ['download', 'prometheus'], dir);
-      } catch (first) {
-        tried.push(`apt-get download prometheus: ${(first as Error).message.split('\n')[0]}`);
-        // a machine whose package lists were never fetched: refresh them once (needs root)
-        run('apt-get', ['update'], dir);
-        run('apt-get', ['download', 'prometheus'], dir);
-      }
+    try {
+      run('apt-get', ['download', 'prometheus'], work);
+    } catch (first) {
+      tried.push(`apt-get download prometheus: ${(first as Error).message.split('\n')[0]}`);
+      // a machine whose package lists were never fetched: refresh them once (needs root)
+      run('apt-get', ['update'], work);
+      run('apt-get', ['download', 'prometheus'], work);
     }
-    const file = deb();
+    const file = readdirSync(work).find((f) => /^prometheus_.*\.deb$/.test(f));
     if (file === undefined) throw new Error('apt-get download prometheus left no .deb');
-    run('dpkg', ['-x', file, join(dir, 'root')], dir);
+    run('dpkg', ['-x', file, join(work, 'root')], work);
+    try {
+      renameSync(join(work, 'root'), join(dir, 'root'));
+    } catch (error) {
+      // another process put its tree in place first: use that one
+      if (!existsSync(bin)) throw error;
+    }
   } catch (error) {
     tried.push((error as Error).message.split('\n')[0]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
   if (existsSync(bin)) return bin;
   throw new Error(
