@@ -1,13 +1,18 @@
 /**
  * The short soak (issue 9): every SQL driver in bench/soak/targets.ts (postgres.js 3 in
  * the CISTERN_TEST_POSTGRES=3 run, the others in the default one), 48 callers
- * for 11 s through the fault proxy (one cut, slow chunks, a backend kill, a stall,
- * an RST cut, a refusal), then 4 s without faults. Checks what `npm run soak`
+ * for 13 s through the fault proxy (one cut, slow chunks, a backend kill, a stall,
+ * an RST cut, a refusal in the first 7 s), then 6 s without faults. Checks what `npm run soak`
  * checks (every call settles, nothing unhandled, the ledger holds, the server never
  * sees more than size + maxOverflow of the run's connections and none of them once the
  * pool is closed, calls succeed again after the last fault at the success rate of
  * DEFAULT_LIMITS (at least 90 %), the heap does not grow beyond its bound) and prints
  * the figures. `npm run soak` is the long version.
+ *
+ * The fault-free tail is 6 s, not 4: CI runs two Node versions' suites side by side on
+ * two cores, and once a soak there saw only 205 calls start after recovery, 24 of which
+ * waited out the 2 s acquire timeout behind the reconnects (88 %); a longer tail rates
+ * recovery on more calls, and the reconnect transient weighs less.
  */
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../../bench/soak/report.js';
@@ -28,7 +33,7 @@ for (const target of SOAK_TARGETS) {
   const available = await serverAvailable(target.server, target.serverUrl, target.urlVariable);
   describe.skipIf(!available)(`soak: ${target.name} through the fault proxy`, () => {
     it('every call settles, nothing is unhandled, the ledger and the connection bound hold', async () => {
-      const report = await runSoak(target, { durationMs: 11_000, recoveryMs: 4000 });
+      const report = await runSoak(target, { durationMs: 13_000, recoveryMs: 6000 });
       console.log(formatReport(report));
       expect(report.failedChecks, formatReport(report)).toEqual([]);
       // the figures the checks rest on, asserted directly too
