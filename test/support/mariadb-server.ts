@@ -129,11 +129,17 @@ export async function startMariadbTls(options: MariadbTlsOptions = {}): Promise<
   };
 
   try {
-    if (AS_ROOT) spawnSync('chown', ['mysql:', dir]);
+    // a temporary folder of its own: the bootstrap's temporary tables went to /tmp, shared
+    // with the other suite CI runs beside this one, and one install failed there on a
+    // temporary table it could not find again ("Could not remove temporary table ... error: 2")
+    const tmp = path.join(dir, 'tmp');
+    fs.mkdirSync(tmp);
+    if (AS_ROOT) spawnSync('chown', ['-R', 'mysql:', dir]);
     const certs = makeCerts(path.join(dir, 'certs'), { owner: AS_ROOT ? 'mysql' : undefined });
     const common = [
       '--no-defaults',
       `--datadir=${data}`,
+      `--tmpdir=${tmp}`,
       ...(AS_ROOT ? ['--user=mysql'] : []),
       '--innodb-buffer-pool-size=16M',
       '--innodb-log-file-size=8M',
