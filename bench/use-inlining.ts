@@ -12,9 +12,8 @@
  * through `pool.use((c) => c.sql...)` and through `acquire` + `release`), and reads the
  * trace: how often V8 gave up optimizing `Query` or `sql`, and which functions `Query`
  * was inlined into. Prints one line per mode; exits 1 when `use` never had `Query`
- * inlined into `runLoan` or `useAcquired` (src/pool/loans.ts, where cistern calls `fn`:
- * `runLoan` when an idle connection was taken at once, `useAcquired` when the caller
- * waited, the usual path at 64 callers), or when the
+ * inlined into `runLoan` (src/pool/loans.ts, where cistern calls `fn`, whether the
+ * connection was taken at once or awaited), or when the
  * pool's slow `acquire` path (`#acquireSlow`) or its check-in (`#finish`) was inlined
  * into any caller (both are kept over V8's 460-byte limit so that they never are): the
  * structure that keeps the budget free was undone. Needs PostgreSQL (PG_URL).
@@ -111,13 +110,13 @@ function parent(queries: number): void {
           `Query/sql optimizations aborted ${aborts}x; Query inlined into: ${where}` +
           (outOfLine.size > 0 ? `; INLINED: ${[...outOfLine].join(', ')}` : ''),
       );
-      if (mode === 'use' && !into.has('runLoan') && !into.has('useAcquired')) failed = true;
+      if (mode === 'use' && !into.has('runLoan')) failed = true;
       if (outOfLine.size > 0) failed = true;
     }
   }
   if (failed) {
     console.log(
-      "FAIL: pool.use no longer inlines the query into runLoan or useAcquired, or the pool's #acquireSlow or #finish " +
+      "FAIL: pool.use no longer inlines the query into runLoan, or the pool's #acquireSlow or #finish " +
         'was inlined into a caller (see the header of bench/use-inlining.ts)',
     );
     process.exitCode = 1;

@@ -66,38 +66,24 @@ export function use<C, T>(
   } catch (error) {
     return Promise.reject(error);
   }
-  return rec === undefined ? useAcquired(h, fn, options) : runLoan(h, rec, fn);
+  return runLoan(h, rec, fn, options);
 }
 
 /**
- * `use` when the connection must be awaited (someone waits, or it needs a ping or a
- * connect): `runLoan`'s body after the await, in one async function, so a waiting caller
- * pays one async frame, not two (this is the path of every call under a backlog). The
- * inlining budget stays the query's: `acquire` inlines only its small fast path here, and
- * its slow path (`#acquireSlow`) is never inlined (bench/use-inlining.ts checks both).
+ * Run `fn` on a connection and hand it back: the one `take` checked out (`taken`), else
+ * the one `acquire` resolves with (someone waits, or a ping or a connect is due). One
+ * async function for both paths, so a waiting caller pays one async frame, not two (the
+ * path of every call under a backlog). The query keeps this function's inlining budget:
+ * the `acquire` call runs only on the waiting path, `acquire` inlines only its small fast
+ * path, and its slow path (`#acquireSlow`) is never inlined (bench/use-inlining.ts).
  */
-async function useAcquired<C, T>(
+async function runLoan<C, T>(
   h: LoanHandle<C>,
+  taken: Conn<C> | undefined,
   fn: (conn: C) => Promise<T> | T,
   options: AcquireOptions | undefined,
 ): Promise<T> {
-  const rec = h.record(await h.acquire(options));
-  const checkout = rec.uses;
-  const instr = h.instr;
-  if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
-  let result: T;
-  try {
-    result = await fn(rec.conn);
-  } catch (error) {
-    h.finish(rec, checkout, error);
-    throw error;
-  }
-  h.finish(rec, checkout, undefined);
-  return result;
-}
-
-/** Run `fn` on the connection of `rec`, checked out now, and hand it back. */
-async function runLoan<C, T>(h: LoanHandle<C>, rec: Conn<C>, fn: (conn: C) => Promise<T> | T): Promise<T> {
+  const rec = taken ?? h.record(await h.acquire(options));
   const checkout = rec.uses;
   const instr = h.instr;
   if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
