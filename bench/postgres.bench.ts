@@ -3,8 +3,11 @@
  * with 64 callers and with 10 callers, on 10 connections.
  *
  * Contenders:
- * - bare free list (floor): 10 postgres.js `max: 1` instances behind a bare free
+ * - postgres.js free list (floor): 10 postgres.js `max: 1` instances behind a bare free
  *   list (bench/lib/free-list.ts): the ceiling for any pool over postgres.js;
+ * - pg.Client free list (floor): 10 connected `pg.Client`s behind the same free list:
+ *   the ceiling for any pool over pg, the floor of pg.Pool, cistern+pg and the
+ *   cistern/pg face (each row's `vsFloor` is against the floor of its own driver);
  * - cistern+postgres.js: `pool.use((c) => c.sql\`...\`)` — the defaults a user gets
  *   (telemetry off here, prePing on with its window, resetOnReturn on);
  * - postgres.js pool: `postgres(url, { max: 10 })`, `sql\`...\`` (pipelines onto busy connections);
@@ -65,8 +68,13 @@ type Opened = OpenedSubject<QueryName>;
 
 interface Subject {
   name: string;
+  /** The floor of the subject's driver (the table has one per driver). */
+  floor?: string;
   open(): Promise<Opened>;
 }
+
+const POSTGRES_JS_FLOOR = 'postgres.js free list (floor)';
+const PG_FLOOR = 'pg.Client free list (floor)';
 
 type Tagged = (strings: TemplateStringsArray) => PromiseLike<unknown>;
 /** The tagged-template forms, so postgres.js caches the statements as it would in an application. */
@@ -75,7 +83,7 @@ const tagged = (sql: Tagged, name: QueryName): PromiseLike<unknown> =>
 
 const subjects: Subject[] = [
   {
-    name: 'bare free list (floor)',
+    name: POSTGRES_JS_FLOOR,
     async open() {
       const instances = Array.from({ length: CONNECTIONS }, () =>
         postgresjs(PG_URL, { max: 1, onnotice: () => {} }),
@@ -89,7 +97,31 @@ const subjects: Subject[] = [
     },
   },
   {
+    name: PG_FLOOR,
+    async open() {
+      const clients = Array.from({ length: CONNECTIONS }, () => new pg.Client({ connectionString: PG_URL }));
+      // a client's error (e.g. its backend terminated) must not crash the process
+      for (const c of clients) c.on('error', () => {});
+      await Promise.all(clients.map((c) => c.connect()));
+      const use = freeListUse(clients);
+      // pg's callback form, as pg.Pool and cistern's pg driver call it. Its promise form
+      // (`c.query(text)`) measured 68-78 µs CPU per 100-row query at 10 callers against
+      // 50-56 for this (2026-12-07): V8 pretenured two of its allocation sites
+      // (--trace-pretenuring-statistics: every object of both survived each scavenge), and
+      // old space then filled by ~30 MB between mark-compacts every ~350 ms.
+      const query = (c: pg.Client, text: string) =>
+        new Promise<unknown>((resolve, reject) =>
+          c.query(text, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result))),
+        );
+      return {
+        query: (name) => use((c) => query(c, TEXT[name])),
+        close: async () => void (await Promise.all(clients.map((c) => c.end()))),
+      };
+    },
+  },
+  {
     name: 'cistern+postgres.js',
+    floor: POSTGRES_JS_FLOOR,
     async open() {
       const pool = createPool(postgres(PG_URL), {
         size: CONNECTIONS,
@@ -106,6 +138,7 @@ const subjects: Subject[] = [
   },
   {
     name: 'postgres.js pool',
+    floor: POSTGRES_JS_FLOOR,
     async open() {
       const sql = postgresjs(PG_URL, { max: CONNECTIONS, onnotice: () => {} });
       await Promise.all(Array.from({ length: CONNECTIONS }, () => sql`select pg_sleep(0.01)`));
@@ -117,6 +150,7 @@ const subjects: Subject[] = [
   },
   {
     name: 'pg.Pool',
+    floor: PG_FLOOR,
     async open() {
       const pool = new pg.Pool({ connectionString: PG_URL, max: CONNECTIONS });
       // an idle client's error (e.g. its backend terminated) is emitted on the pool: without a
@@ -128,6 +162,7 @@ const subjects: Subject[] = [
   },
   {
     name: 'cistern+pg',
+    floor: PG_FLOOR,
     async open() {
       // every feature on (issue 12's target), spelled out although these are the defaults
       const pool = createPool(pgDriver(PG_URL), {
@@ -146,6 +181,7 @@ const subjects: Subject[] = [
   },
   {
     name: 'cistern/pg Pool (face)',
+    floor: PG_FLOOR,
     async open() {
       const pool = new CisternPgPool({ connectionString: PG_URL, max: CONNECTIONS, telemetry: false });
       await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.query('select pg_sleep(0.01)')));

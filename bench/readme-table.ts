@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './lib/machine.js';
 import { RESULTS_PATH, type ResultsFile } from './lib/results-file.js';
-import { baselineOf, groupKey, roleOf, speedRatio } from './lib/roles.js';
+import { baselineOf, floorFor, groupKey, roleOf, speedRatio } from './lib/roles.js';
 import { chartFile, renderSvg, varyingParams } from './lib/svg-chart.js';
 import { formatNumber, groupByScenario, tableCells } from './lib/table.js';
 import type { BenchResult } from './lib/types.js';
@@ -46,7 +46,7 @@ export function renderSection(file: ResultsFile): string {
 
 /**
  * One varying parameter (e.g. callers): a subject × parameter grid of the main
- * figure, with the ratio to generic-pool when there is one. Otherwise a flat table.
+ * figure, each with its speed relative to the best peer of its column. Otherwise a flat table.
  */
 function renderScenario(rows: readonly BenchResult[]): string[] {
   const varying = Object.keys(rows[0].params).filter((k) => new Set(rows.map((r) => r.params[k])).size > 1);
@@ -63,7 +63,7 @@ function renderScenario(rows: readonly BenchResult[]): string[] {
       subject,
       ...columns.map((c) => {
         const r = rows.find((x) => x.subject === subject && x.params[key] === c);
-        return r === undefined ? '' : withRatio(r);
+        return r === undefined ? '' : withRatio(r, rows);
       }),
     ]);
     const note = fixed.map(([k, v]) => `${k} ${formatCell(v)}`).join(', ');
@@ -76,8 +76,10 @@ function renderScenario(rows: readonly BenchResult[]): string[] {
 }
 
 /**
- * One line per cistern row: its speed relative to the floor and to the best peer of
- * its group (the rows sharing every parameter), e.g.
+ * One line per cistern row: its speed relative to its floor (`BenchResult.floor`, else the
+ * fastest floor; named when the group has several) and to the best peer of its group (the
+ * rows sharing every parameter); the runner's paired `vsFloor` / `vsBestPeer` when the row
+ * has them, else the ratio of the medians, e.g.
  * `- cistern+mariadb (callers 64): 0.95× the floor, 1.4× the best peer (mysql2 createPool)`.
  */
 export function ratioLines(rows: readonly BenchResult[]): string[] {
@@ -86,16 +88,19 @@ export function ratioLines(rows: readonly BenchResult[]): string[] {
   const varying = varyingParams(rows);
   const lines: string[] = [];
   for (const list of groups.values()) {
-    const floors = list.filter((r) => roleOf(r) === 'floor');
-    const floor = floors.length > 0 ? baselineOf(floors) : undefined;
     const peer = baselineOf(list);
+    const floorCount = list.filter((r) => roleOf(r) === 'floor').length;
     for (const r of list) {
       if (roleOf(r) !== 'cistern') continue;
       const parts: string[] = [];
-      if (floor) parts.push(`${formatNumber(speedRatio(r.value, floor.value, r.unit))}× the floor`);
+      const floor = floorFor(r, list);
+      if (floor) {
+        const ratio = r.extra?.vsFloor ?? speedRatio(r.value, floor.value, r.unit);
+        parts.push(`${formatNumber(ratio)}× the floor${floorCount > 1 ? ` (${floor.subject})` : ''}`);
+      }
       if (peer && roleOf(peer) === 'peer') {
         parts.push(
-          `${formatNumber(speedRatio(r.value, peer.value, r.unit))}× the best peer (${peer.subject})`,
+          `${formatNumber(r.extra?.vsBestPeer ?? speedRatio(r.value, peer.value, r.unit))}× the best peer (${peer.subject})`,
         );
       }
       if (parts.length === 0) continue;
@@ -116,10 +121,11 @@ export function renderCharts(file: ResultsFile): Map<string, string> {
   return charts;
 }
 
-function withRatio(r: BenchResult): string {
-  const ratio = r.extra?.vsGenericPool;
-  if (ratio === undefined || r.subject === 'generic-pool') return formatNumber(r.value);
-  return `${formatNumber(r.value)} (${formatNumber(ratio)}×)`;
+/** The figure, and in brackets its speed relative to the best peer of its column (> 1: faster). */
+function withRatio(r: BenchResult, rows: readonly BenchResult[]): string {
+  const peer = baselineOf(rows.filter((x) => groupKey(x) === groupKey(r)));
+  if (peer === undefined || peer === r || roleOf(peer) !== 'peer') return formatNumber(r.value);
+  return `${formatNumber(r.value)} (${formatNumber(speedRatio(r.value, peer.value, r.unit))}×)`;
 }
 
 function formatCell(v: number | string): string {

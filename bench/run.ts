@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { CHILD_OVERHEAD_MS, duration, Eta, type PlanStep } from './lib/plan.js';
 import { RESULTS_PATH, type ResultsFile } from './lib/results-file.js';
-import { groupKey, pairedSpeedRatio, roleOf, speedRatio } from './lib/roles.js';
+import { floorFor, groupKey, pairedSpeedRatio, roleOf, speedRatio } from './lib/roles.js';
 import { runChild } from './lib/spawn-child.js';
 import { median, round } from './lib/stats.js';
 import { chartFile, renderSvg } from './lib/svg-chart.js';
@@ -262,7 +262,7 @@ async function runIsolated(file: string, name: string, iso: IsolatedBench): Prom
           }
         }
       }
-      results.push(...rowsOf(c.scenario, c.params, samples));
+      results.push(...rowsOf(c.scenario, c.params, samples, iso.floorOf));
     }
     if (iso.references) {
       progress.show(`${name} reference rows · ${eta.text()}`);
@@ -284,6 +284,7 @@ function rowsOf(
   scenario: string,
   params: Record<string, number | string>,
   samples: Map<string, BenchSample[]>,
+  floorOf: Readonly<Record<string, string>> = {},
 ): BenchResult[] {
   const rows: BenchResult[] = [];
   for (const [subject, list] of samples) {
@@ -306,6 +307,8 @@ function rowsOf(
       unit: list[0].unit,
       extra,
     };
+    const floor = floorOf[subject];
+    if (floor !== undefined) row.floor = floor;
     repetitionValues.set(row, values);
     rows.push(row);
   }
@@ -345,12 +348,12 @@ function addRatios(results: BenchResult[]): void {
           (b, r) => (!b || speedRatio(r.value, b.value, unit) > 1 ? r : b),
           undefined,
         );
-    const floor = best('floor');
     const peer = best('peer');
     for (const r of rows) {
       if (roleOf(r) === 'reference') continue;
       r.extra ??= {};
-      if (floor && r !== floor) r.extra.vsFloor = round(pairedRatio(r, floor, unit));
+      const floor = floorFor(r, rows);
+      if (floor) r.extra.vsFloor = round(pairedRatio(r, floor, unit));
       if (peer && roleOf(r) !== 'peer') r.extra.vsBestPeer = round(pairedRatio(r, peer, unit));
     }
   }

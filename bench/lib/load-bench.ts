@@ -26,6 +26,8 @@ export interface OpenedSubject<Q> {
 
 export interface LoadSubject<Q> {
   name: string;
+  /** The floor subject this one is compared with, when the table has one floor per driver. */
+  floor?: string;
   /** `data` is what the scenario's `setup` returned (e.g. a test server's URL). */
   open(data: unknown): Promise<OpenedSubject<Q>>;
 }
@@ -52,6 +54,9 @@ const OPEN_CLOSE_MS = 700;
 export function loadBench<Q>(spec: LoadBenchSpec<Q>): IsolatedBench {
   return {
     subjects: spec.subjects.map((s) => s.name),
+    floorOf: Object.fromEntries(
+      spec.subjects.flatMap((s) => (s.floor === undefined ? [] : [[s.name, s.floor]])),
+    ),
     cases: () => spec.cases,
     repetitions: spec.repetitions ?? ((quick) => (quick ? 1 : 3)),
     measureMs: (quick) => spec.durationMs(quick) + spec.warmMs(quick) + OPEN_CLOSE_MS,

@@ -34,6 +34,20 @@ export function pairedSpeedRatio(xs: readonly number[], ys: readonly number[], u
   return median(xs.map((x, i) => speedRatio(x, ys[i]!, unit)));
 }
 
+/**
+ * The floor `r` is compared with among `rows` (its comparison group): the row its `floor`
+ * names, else the fastest floor; undefined without one, and for a floor row itself.
+ */
+export function floorFor(r: BenchResult, rows: readonly BenchResult[]): BenchResult | undefined {
+  if (roleOf(r) === 'floor' || roleOf(r) === 'reference') return undefined;
+  const floors = rows.filter((x) => roleOf(x) === 'floor' && Number.isFinite(x.value) && x.value > 0);
+  if (r.floor !== undefined) {
+    const named = floors.find((x) => x.subject === r.floor);
+    if (named !== undefined) return named;
+  }
+  return floors.length > 0 ? baselineOf(floors) : undefined;
+}
+
 /** The rows of one table that share every parameter: one comparison group. */
 export function groupKey(r: BenchResult): string {
   return JSON.stringify(Object.entries(r.params).filter(([, v]) => v !== undefined));

@@ -17,6 +17,13 @@ export interface BenchResult {
    * '…reference…' a reference (e.g. pgbench), anything else a peer pool.
    */
   role?: SubjectRole;
+  /**
+   * The floor this row is compared with (`vsFloor`, the README's ratio line): the subject
+   * name of a floor row of the same group, for a table with one floor per driver (the
+   * postgres table has a floor over postgres.js and one over pg). Default: the fastest
+   * floor of the group.
+   */
+  floor?: string;
 }
 
 export type SubjectRole = 'cistern' | 'peer' | 'floor' | 'reference';
@@ -61,6 +68,8 @@ export interface MeasureContext extends BenchContext {
 export interface IsolatedBench {
   /** Every subject's name, in table order. */
   subjects: readonly string[];
+  /** Subject -> the floor subject its rows are compared with (`BenchResult.floor`); default the fastest floor. */
+  floorOf?: Readonly<Record<string, string>>;
   /** The rows to measure; must be the same list every time it is called with the same `quick`. */
   cases(quick: boolean): readonly BenchCase[];
   repetitions(quick: boolean): number;

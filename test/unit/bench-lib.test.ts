@@ -37,7 +37,6 @@ describe('bench report helpers', () => {
       params: { callers },
       value: 0.4,
       unit: 'µs/op',
-      extra: { vsGenericPool: 1 },
     },
     {
       scenario: 'acquire-release',
@@ -45,7 +44,7 @@ describe('bench report helpers', () => {
       params: { callers },
       value: 0.1,
       unit: 'µs/op',
-      extra: { vsGenericPool: 0.25 },
+      extra: { vsBestPeer: 4 },
     },
   ]);
 
@@ -56,7 +55,7 @@ describe('bench report helpers', () => {
 
   it('prints an aligned text table with params, value and extras', () => {
     const text = textTable(rows.slice(0, 2));
-    expect(text.split('\n')[0]).toMatch(/^subject\s+callers\s+µs\/op\s+vsGenericPool$/);
+    expect(text.split('\n')[0]).toMatch(/^subject\s+callers\s+µs\/op\s+vsBestPeer$/);
     expect(text).toContain('cistern');
   });
 
@@ -71,7 +70,8 @@ describe('bench report helpers', () => {
       failed: [],
     });
     expect(section).toContain('|  | callers = 1 | callers = 16 |');
-    expect(section).toContain('| cistern | 0.1 (0.25×) | 0.1 (0.25×) |');
+    expect(section).toContain('| cistern | 0.1 (4×) | 0.1 (4×) |');
+    expect(section).toContain('| generic-pool | 0.4 | 0.4 |');
     expect(section).toContain('postgres: skipped (PostgreSQL not reachable)');
     const readme = 'intro\n<!-- bench:start -->\nold\n<!-- bench:end -->\nafter\n';
     const next = replaceSection(readme, section);

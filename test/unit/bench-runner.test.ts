@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { freeListUse } from '../../bench/lib/free-list.js';
 import { Eta } from '../../bench/lib/plan.js';
-import { baselineOf, roleOf, speedRatio } from '../../bench/lib/roles.js';
+import { baselineOf, floorFor, roleOf, speedRatio } from '../../bench/lib/roles.js';
 import { runChild } from '../../bench/lib/spawn-child.js';
 import { renderSvg } from '../../bench/lib/svg-chart.js';
 import type { BenchResult } from '../../bench/lib/types.js';
@@ -90,6 +90,29 @@ describe('bench: roles, ratios and baselines', () => {
     expect(ratioLines(rows)).toEqual([
       '- cistern+x (callers 64): 0.95× the floor, 1.9× the best peer (x.createPool)',
       '- cistern+x (callers 10): 0.8× the floor, 1.6× the best peer (x.createPool)',
+    ]);
+  });
+
+  it('compares a row with the floor it names (one floor per driver), else the fastest floor', () => {
+    const fast = row('postgres.js free list (floor)', 100);
+    const slow = row('pg.Client free list (floor)', 60);
+    const onPg = { ...row('cistern+pg', 57), floor: slow.subject };
+    const onPostgresJs = row('cistern+postgres.js', 95);
+    const rows = [fast, slow, onPg, onPostgresJs, row('pg.Pool', 55), row('pgbench reference', 200)];
+    expect(floorFor(onPg, rows)).toBe(slow);
+    expect(floorFor(onPostgresJs, rows)).toBe(fast);
+    // a name that is not a floor of the group falls back to the fastest floor
+    expect(floorFor({ ...onPg, floor: 'gone (floor)' }, rows)).toBe(fast);
+    expect(floorFor(fast, rows)).toBeUndefined();
+    expect(floorFor(rows[5]!, rows)).toBeUndefined();
+    expect(ratioLines(rows)).toEqual([
+      '- cistern+pg: 0.95× the floor (pg.Client free list (floor)), 1.04× the best peer (pg.Pool)',
+      '- cistern+postgres.js: 0.95× the floor (postgres.js free list (floor)), 1.73× the best peer (pg.Pool)',
+    ]);
+    // the runner's paired ratio, when the row has one, is what the line shows
+    const paired = { ...onPostgresJs, extra: { vsFloor: 0.97, vsBestPeer: 1.7 } };
+    expect(ratioLines([fast, slow, paired, row('pg.Pool', 55)])).toEqual([
+      '- cistern+postgres.js: 0.97× the floor (postgres.js free list (floor)), 1.7× the best peer (pg.Pool)',
     ]);
   });
 });
