@@ -4,26 +4,28 @@
  * `const c = await pool.acquire(); pool.release(c)`.
  *
  * Contenders: a bare free-list pool (the floor), cistern with every feature on,
- * generic-pool, tarn, pg-pool (with an in-memory pg Client). All run in one
- * process, interleaved: every repetition measures each contender once, in an
- * order rotated per repetition, after a full GC. The figure is the median
- * µs/op over the repetitions; each measurement is sized by a warm-up
- * calibration to last about 150 ms (40 ms with --quick).
+ * generic-pool, tarn, pg-pool (with an in-memory pg Client), the cistern/pg Pool
+ * face. Each measurement (one contender at one caller count) runs in a fresh
+ * process (`isolated`), interleaved: every repetition measures each contender
+ * once, in an order rotated per repetition, so no contender runs on JIT feedback
+ * another left (when they shared a process, the cistern/pg face ran cistern's
+ * `Pool` class over a second resource type before cistern was measured). In the
+ * process: a warm-up calibration sizes a run to about 150 ms (40 ms with
+ * --quick), then three runs, each after a full GC; the sample is their median
+ * µs/op. The row is the median over the repetitions (5; --quick 3), with the
+ * runner's paired `vsFloor` and `vsBestPeer`.
  */
 import { type Contender, contenders } from './lib/contenders.js';
 import { getGc } from './lib/gc.js';
 import { openContenders } from './lib/open-contenders.js';
 import { median, round } from './lib/stats.js';
-import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
+import type { BenchSample, BenchScenario } from './lib/types.js';
 
 export const CALLERS = [1, 16, 256, 4096] as const;
 const POOL_SIZE = 10;
 
-interface Subject {
-  contender: Contender;
-  opsPerCaller: number;
-  samples: number[];
-}
+/** Timed runs per measurement, after the calibration; the sample is their median. */
+const RUNS = 3;
 
 async function timeRun(contender: Contender, callers: number, opsPerCaller: number): Promise<number> {
   const t0 = performance.now();
@@ -59,63 +61,45 @@ async function calibrate(
 
 const scenario: BenchScenario = {
   name: 'acquire-release',
-  // 4 caller counts × 5 contenders × (calibration + repetitions)
-  estimateMs: (quick) => (quick ? 10_000 : 35_000),
-  async run(ctx: BenchContext): Promise<BenchResult[]> {
-    const repetitions = ctx.quick ? 3 : 5;
-    const targetMs = ctx.quick ? 40 : 150;
-    const warmMs = ctx.quick ? 150 : 400;
-    const gc = getGc();
-    const results: BenchResult[] = [];
-
-    for (const callers of CALLERS) {
-      const opened = await openContenders(contenders, POOL_SIZE);
-      const subjects: Subject[] = [];
-      for (const contender of opened) {
-        ctx.progress(`${callers} callers: warming up ${contender.name}`);
-        subjects.push({
-          contender,
-          opsPerCaller: await calibrate(contender, callers, targetMs, warmMs),
-          samples: [],
-        });
-      }
-      for (let rep = 0; rep < repetitions; rep++) {
-        for (let k = 0; k < subjects.length; k++) {
-          const s = subjects[(k + rep) % subjects.length];
-          ctx.progress(`${callers} callers: repetition ${rep + 1}/${repetitions} ${s.contender.name}`);
+  isolated: {
+    subjects: contenders.map((c) => c.name),
+    cases: () =>
+      CALLERS.map((callers) => ({ scenario: 'acquire-release', params: { callers, size: POOL_SIZE } })),
+    repetitions: (quick) => (quick ? 3 : 5),
+    // the calibration's warm-up and sizing runs, then RUNS timed runs
+    measureMs: (quick) => (quick ? 150 + 6 * 40 : 400 + 6 * 150),
+    async measure(c, subject, ctx): Promise<BenchSample> {
+      const callers = c.params.callers as number;
+      const spec = contenders.find((x) => x.name === subject);
+      if (spec === undefined) throw new RangeError(`no contender '${subject}'`);
+      const [contender] = await openContenders([spec], POOL_SIZE);
+      if (contender === undefined)
+        throw new Error(`${subject}: its code is not there (see the warning above)`);
+      try {
+        const targetMs = ctx.quick ? 40 : 150;
+        ctx.progress('warming up');
+        const opsPerCaller = await calibrate(contender, callers, targetMs, ctx.quick ? 150 : 400);
+        const gc = getGc();
+        const samples: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          ctx.progress(`run ${i + 1}/${RUNS}`);
           gc();
-          const ms = await timeRun(s.contender, callers, s.opsPerCaller);
-          s.samples.push((ms * 1000) / (callers * s.opsPerCaller));
+          const ms = await timeRun(contender, callers, opsPerCaller);
+          samples.push((ms * 1000) / (callers * opsPerCaller));
         }
-      }
-      for (const s of subjects) await s.contender.close();
-
-      const medianOf = (name: string) => {
-        const s = subjects.find((x) => x.contender.name === name);
-        return s ? median(s.samples) : undefined;
-      };
-      const genericPool = medianOf('generic-pool');
-      const bare = medianOf('bare');
-      for (const s of subjects) {
-        const us = median(s.samples);
-        const extra: Record<string, number> = {
-          minUs: round(Math.min(...s.samples)),
-          maxUs: round(Math.max(...s.samples)),
-          opsPerRun: callers * s.opsPerCaller,
-        };
-        if (genericPool !== undefined) extra.vsGenericPool = round(us / genericPool);
-        if (bare !== undefined) extra.vsBare = round(us / bare);
-        results.push({
-          scenario: 'acquire-release',
-          subject: s.contender.name,
-          params: { callers, size: POOL_SIZE },
-          value: round(us),
+        return {
+          value: round(median(samples)),
           unit: 'µs/op',
-          extra,
-        });
+          extra: {
+            minUs: round(Math.min(...samples)),
+            maxUs: round(Math.max(...samples)),
+            opsPerRun: callers * opsPerCaller,
+          },
+        };
+      } finally {
+        await contender.close();
       }
-    }
-    return results;
+    },
   },
 };
 

@@ -5,73 +5,61 @@
  * counted is the promise each caller holds plus whatever the pool keeps per
  * waiter (queue slot, closures, timers). Then everything is released and every
  * waiter must be served.
+ *
+ * Each measurement (one contender) runs in a fresh process (`isolated`), interleaved
+ * over the repetitions (3; --quick 1): when the contenders shared a process, the
+ * cistern/pg face ran cistern's `Pool` over a second resource type before cistern
+ * was measured, and cistern's figure read 341 bytes instead of 326.
  */
 import { contenders } from './lib/contenders.js';
 import { getGc, settledHeapUsed } from './lib/gc.js';
 import { openContenders } from './lib/open-contenders.js';
-import { median, round } from './lib/stats.js';
-import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
+import type { BenchSample, BenchScenario } from './lib/types.js';
 
 const POOL_SIZE = 10;
 const SETTLE_TIMEOUT_MS = 20_000;
+const waitersFor = (quick: boolean): number => (quick ? 5000 : 20_000);
 
 const scenario: BenchScenario = {
   name: 'waiter-memory',
-  async run(ctx: BenchContext): Promise<BenchResult[]> {
-    const waiters = ctx.quick ? 5000 : 20_000;
-    const repetitions = ctx.quick ? 1 : 3;
-    const gc = getGc();
-    const samples = new Map<string, number[]>();
+  isolated: {
+    subjects: contenders.map((c) => c.name),
+    cases: (quick) => [
+      { scenario: 'waiter-memory', params: { waiters: waitersFor(quick), size: POOL_SIZE } },
+    ],
+    repetitions: (quick) => (quick ? 1 : 3),
+    measureMs: (quick) => (quick ? 300 : 1000),
+    async measure(c, subject, ctx): Promise<BenchSample> {
+      const waiters = c.params.waiters as number;
+      const spec = contenders.find((x) => x.name === subject);
+      if (spec === undefined) throw new RangeError(`no contender '${subject}'`);
+      const [pool] = await openContenders([spec], POOL_SIZE);
+      if (pool === undefined) throw new Error(`${subject}: its code is not there (see the warning above)`);
+      const gc = getGc();
+      ctx.progress(`${waiters} waiters`);
+      const held: unknown[] = [];
+      for (let i = 0; i < POOL_SIZE; i++) held.push(await pool.acquire());
+      await new Promise((resolve) => setImmediate(resolve));
 
-    for (let rep = 0; rep < repetitions; rep++) {
-      const opened = await openContenders(contenders, POOL_SIZE);
-      for (const pool of opened) {
-        ctx.progress(`repetition ${rep + 1}/${repetitions} ${pool.name}: ${waiters} waiters`);
-        const held: unknown[] = [];
-        for (let i = 0; i < POOL_SIZE; i++) held.push(await pool.acquire());
-        await new Promise((resolve) => setImmediate(resolve));
+      const pending: Promise<unknown>[] = new Array(waiters).fill(undefined);
+      const before = settledHeapUsed(gc);
+      for (let i = 0; i < waiters; i++) pending[i] = pool.acquire();
+      const after = settledHeapUsed(gc);
 
-        const pending: Promise<unknown>[] = new Array(waiters).fill(undefined);
-        const before = settledHeapUsed(gc);
-        for (let i = 0; i < waiters; i++) pending[i] = pool.acquire();
-        const after = settledHeapUsed(gc);
-        const list = samples.get(pool.name) ?? [];
-        list.push((after - before) / waiters);
-        samples.set(pool.name, list);
-
-        // Every waiter must be served once the held resources come back.
-        let served = 0;
-        const done = pending.map((p) =>
-          p.then((conn) => {
-            served++;
-            pool.release(conn);
-          }),
-        );
-        for (const conn of held) pool.release(conn);
-        await settleWithin(Promise.all(done), SETTLE_TIMEOUT_MS, `${pool.name}: ${served}/${waiters} served`);
-        if (served !== waiters) throw new Error(`${pool.name}: only ${served} of ${waiters} waiters served`);
-        await pool.close();
-      }
-    }
-
-    const genericPool = samples.get('generic-pool');
-    const gpBytes = genericPool ? median(genericPool) : undefined;
-    return [...samples].map(([subject, list]) => {
-      const bytes = median(list);
-      const extra: Record<string, number> = {
-        minBytes: round(Math.min(...list)),
-        maxBytes: round(Math.max(...list)),
-      };
-      if (gpBytes !== undefined) extra.vsGenericPool = round(bytes / gpBytes);
-      return {
-        scenario: 'waiter-memory',
-        subject,
-        params: { waiters, size: POOL_SIZE },
-        value: Math.round(bytes),
-        unit: 'bytes/waiter',
-        extra,
-      };
-    });
+      // Every waiter must be served once the held resources come back.
+      let served = 0;
+      const done = pending.map((p) =>
+        p.then((conn) => {
+          served++;
+          pool.release(conn);
+        }),
+      );
+      for (const conn of held) pool.release(conn);
+      await settleWithin(Promise.all(done), SETTLE_TIMEOUT_MS, `${pool.name}: ${served}/${waiters} served`);
+      if (served !== waiters) throw new Error(`${pool.name}: only ${served} of ${waiters} waiters served`);
+      await pool.close();
+      return { value: Math.round((after - before) / waiters), unit: 'bytes/waiter' };
+    },
   },
 };
 

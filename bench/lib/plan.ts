@@ -8,8 +8,12 @@ export interface PlanStep {
   expectedMs: number;
 }
 
-/** A process start with tsx, the scenario's imports and a clean exit. */
-export const CHILD_OVERHEAD_MS = 3000;
+/**
+ * A process start with tsx, the scenario's imports and a clean exit. Measured 2026-12-07
+ * (2 cores, Node 20): 0.3-0.4 s per measurement beyond its own `measureMs` (the 3 s this
+ * was before made the plan of a full postgres run 16 min for 10).
+ */
+export const CHILD_OVERHEAD_MS = 500;
 
 export class Eta {
   #doneExpected = 0;
