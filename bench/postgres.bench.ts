@@ -18,12 +18,14 @@
  * Each measurement runs in a fresh process (bench/lib/load-bench.ts), interleaved:
  * every repetition measures each contender once, in an order rotated per
  * repetition; the figure is the median ops/s (extra: median p50Ms, p99Ms, CPU µs
- * per query, spread, vsFloor, vsBestPeer). Full run: 5 repetitions of 3 s after 1.5 s
+ * per query, spread, vsFloor, vsBestPeer). Full run: 5 repetitions of 3 s after 2.5 s
  * of warm-up; --quick: 1 of 2 s. Five short repetitions rather than three long ones:
  * the paired ratios (vsFloor, vsBestPeer) are medians over repetitions, and on a shared
  * 2-core machine one repetition in three ran at 0.83-0.90 of the others (2026-12-07);
- * 1.5 s of warm-up because V8 still re-compiled postgres.js's `Query` ~20 times in the
- * first second of a process on Node 20. The second-pool slowdown of a long-lived
+ * 2.5 s of warm-up because V8 still re-compiled postgres.js's `Query` ~20 times in the
+ * first second of a process on Node 20, and every subject (the floors too) ran its first
+ * two seconds 10-40 % below its later pace (queries per second, second by second, in a
+ * fresh process, 2026-12-07): a shorter warm-up bills the JIT to whoever has more code. The second-pool slowdown of a long-lived
  * process is measured by bench/multi-pool.bench.ts.
  *
  * `pgbench -n -M prepared -c 64 -j 2 -T <s> -f <SELECT 1 script>` is printed as
@@ -242,7 +244,7 @@ const scenario: BenchScenario = {
       })),
     ),
     durationMs: (quick) => (quick ? 2000 : 3000),
-    warmMs: (quick) => (quick ? 300 : 1500),
+    warmMs: (quick) => (quick ? 300 : 2500),
     repetitions: (quick) => (quick ? 1 : 5),
     async references(ctx: BenchContext): Promise<BenchResult[]> {
       ctx.progress('select1: pgbench');
