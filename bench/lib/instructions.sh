@@ -8,7 +8,7 @@
 #   old generation large enough that no major GC runs: where a mark-compact fell moved a
 #   count by 100M instructions from run to run (the memory reducer, which takes
 #   callgrind's slowdown for an idle process, started one in some runs).
-# instr_bundle ENTRY: compiles src/ and bench/ file by file (esbuild, no bundle: module
+# instr_bundle ENTRY: compiles src/, bench/ and test/support/ file by file (esbuild, no bundle: module
 #   constants stay foldable, as under tsx and in the built package; src/load-telemetry.ts
 #   swapped for its static twin as under Vitest) into $out/js, and $out/instr.mjs imports
 #   bench/ENTRY, so tsx's start-up stays out of the counts.
@@ -35,7 +35,7 @@ import path from 'node:path';
 const { build } = await import(path.join('$root', 'node_modules/esbuild/lib/main.js'));
 const root = '$root';
 const files = [];
-for (const dir of ['src', 'bench']) {
+for (const dir of ['src', 'bench', 'test/support']) {
   for (const f of await readdir(path.join(root, dir), { recursive: true })) {
     if (f.endsWith('.ts') && !f.endsWith('.d.ts')) files.push(path.join(root, dir, f));
   }
