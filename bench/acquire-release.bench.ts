@@ -17,7 +17,7 @@
  */
 import { type Contender, contenders } from './lib/contenders.js';
 import { getGc } from './lib/gc.js';
-import { openContenders } from './lib/open-contenders.js';
+import { openContender } from './lib/open-contenders.js';
 import { median, round } from './lib/stats.js';
 import type { BenchSample, BenchScenario } from './lib/types.js';
 
@@ -70,11 +70,7 @@ const scenario: BenchScenario = {
     measureMs: (quick) => (quick ? 150 + 6 * 40 : 400 + 6 * 150),
     async measure(c, subject, ctx): Promise<BenchSample> {
       const callers = c.params.callers as number;
-      const spec = contenders.find((x) => x.name === subject);
-      if (spec === undefined) throw new RangeError(`no contender '${subject}'`);
-      const [contender] = await openContenders([spec], POOL_SIZE);
-      if (contender === undefined)
-        throw new Error(`${subject}: its code is not there (see the warning above)`);
+      const contender = await openContender(contenders, subject, POOL_SIZE);
       try {
         const targetMs = ctx.quick ? 40 : 150;
         ctx.progress('warming up');

@@ -25,8 +25,9 @@
  * 2.5 s of warm-up because V8 still re-compiled postgres.js's `Query` ~20 times in the
  * first second of a process on Node 20, and every subject (the floors too) ran its first
  * two seconds 10-40 % below its later pace (queries per second, second by second, in a
- * fresh process, 2026-12-07): a shorter warm-up bills the JIT to whoever has more code. The second-pool slowdown of a long-lived
- * process is measured by bench/multi-pool.bench.ts.
+ * fresh process, 2026-12-07): a shorter warm-up bills the JIT to whoever has more code.
+ * The second-pool slowdown of a long-lived process is measured by
+ * bench/multi-pool.bench.ts.
  *
  * `pgbench -n -M prepared -c 64 -j 2 -T <s> -f <SELECT 1 script>` is printed as
  * the C reference row when pgbench is installed.

@@ -13,7 +13,7 @@
  */
 import { contenders } from './lib/contenders.js';
 import { getGc, settledHeapUsed } from './lib/gc.js';
-import { openContenders } from './lib/open-contenders.js';
+import { openContender } from './lib/open-contenders.js';
 import type { BenchSample, BenchScenario } from './lib/types.js';
 
 const POOL_SIZE = 10;
@@ -31,10 +31,7 @@ const scenario: BenchScenario = {
     measureMs: (quick) => (quick ? 300 : 1000),
     async measure(c, subject, ctx): Promise<BenchSample> {
       const waiters = c.params.waiters as number;
-      const spec = contenders.find((x) => x.name === subject);
-      if (spec === undefined) throw new RangeError(`no contender '${subject}'`);
-      const [pool] = await openContenders([spec], POOL_SIZE);
-      if (pool === undefined) throw new Error(`${subject}: its code is not there (see the warning above)`);
+      const pool = await openContender(contenders, subject, POOL_SIZE);
       const gc = getGc();
       ctx.progress(`${waiters} waiters`);
       const held: unknown[] = [];

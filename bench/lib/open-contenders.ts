@@ -1,27 +1,28 @@
 import type { Contender, ContenderSpec } from './contenders.js';
 
 /**
- * Open every contender; one whose code is not there yet (the cistern core
- * before it lands: ERR_MODULE_NOT_FOUND, or a missing export) is left out with
- * a warning on stderr. Any other failure to open is a real failure and throws.
+ * Open the contender named `name` (one per measurement process). One whose code is not
+ * there yet (the cistern core before it lands: ERR_MODULE_NOT_FOUND, or a missing export)
+ * fails with an error that says so; any other failure to open is rethrown as it is.
  */
-export async function openContenders(specs: readonly ContenderSpec[], size: number): Promise<Contender[]> {
-  const opened: Contender[] = [];
-  for (const spec of specs) {
-    try {
-      opened.push(await spec.open(size));
-    } catch (error) {
-      if (!isMissingCode(error)) throw error;
-      if (!warned.has(spec.name)) {
-        warned.add(spec.name);
-        console.error(`warning: ${spec.name} left out: ${(error as Error).message.split('\n')[0]}`);
-      }
-    }
+export async function openContender(
+  specs: readonly ContenderSpec[],
+  name: string,
+  size: number,
+): Promise<Contender> {
+  const spec = specs.find((s) => s.name === name);
+  if (spec === undefined) {
+    throw new RangeError(`no contender '${name}' (contenders: ${specs.map((s) => s.name).join(', ')})`);
   }
-  return opened;
+  try {
+    return await spec.open(size);
+  } catch (error) {
+    if (!isMissingCode(error)) throw error;
+    throw new Error(`${name}: its code is not there: ${(error as Error).message.split('\n')[0]}`, {
+      cause: error,
+    });
+  }
 }
-
-const warned = new Set<string>();
 
 function isMissingCode(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
