@@ -18,6 +18,16 @@
  * into any caller (both are kept over V8's 460-byte limit so that they never are): the
  * structure that keeps the budget free was undone. Needs PostgreSQL (PG_URL).
  *
+ * Then the same for the `mariadb` connector (MARIADB_URL), `use` at 10 and 64 callers
+ * (`c.query('SELECT 1')`): which of the connector's per-query functions (`Query`, the
+ * `once` of node:events it registers its end listener with, denque's `push` of its
+ * command queue) were inlined into `runLoan`. Exits 1 when `Query` or `once` was not, at
+ * 64 callers: until `runLoan` waited through `wait` (the waiting line, out of line, the
+ * record handed over) instead of `acquire` with its fast path inlined and a lookup of the
+ * record after it, the pool's calls took the budget `once` needed; it then ran out of
+ * line with megamorphic loads (callgrind, `bench/mariadb-instructions.sh`: +1,700
+ * instructions per query against the bare free list).
+ *
  * Measured 2026-12-07 (2 cores), before the driver made postgres.js's `Query` class
  * optimizable (docs/postgres.md, "postgres.js's `Query` and V8"): Node 20.20 aborted
  * `Query` 27x per `use` mode and 8-33x with `acquire` + `release`; every one of those was
@@ -28,14 +38,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mariadb } from '../src/drivers/mariadb/index.js';
 import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool } from '../src/index.js';
+import { MARIADB_URL } from '../test/support/servers.js';
 
 const URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-type Mode = 'use' | 'acquire';
+type Mode = 'use' | 'acquire' | 'mariadb-use';
 
 async function child(mode: Mode, callers: number, queries: number): Promise<void> {
   for (let i = 1; i <= 5; i++) {
+    if (mode === 'mariadb-use') {
+      await mariadbChild(callers, queries);
+      continue;
+    }
     const pool = createPool(postgres(URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
     await pool.ready();
     let issued = 0;
@@ -62,35 +78,67 @@ async function child(mode: Mode, callers: number, queries: number): Promise<void
   }
 }
 
+/** One MariaDB pool as the bench opens it, `use` from `callers` loops. */
+async function mariadbChild(callers: number, queries: number): Promise<void> {
+  const pool = createPool(mariadb(MARIADB_URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
+  await pool.ready();
+  let issued = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (issued < queries) {
+        issued++;
+        await pool.use((c) => c.query('SELECT 1'));
+      }
+    }),
+  );
+  await pool.close();
+}
+
+/** The child's trace under `--no-concurrent-recompilation --trace-opt --trace-turbo-inlining`. */
+function trace(mode: Mode, callers: number, queries: number): string {
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--no-concurrent-recompilation',
+      '--trace-opt',
+      '--trace-turbo-inlining',
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      'child',
+      mode,
+      String(callers),
+      String(queries),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 30, env: process.env },
+  );
+  if (run.status !== 0) {
+    console.error(run.stderr.slice(-2000));
+    throw new Error(`child ${mode} ${callers} exited ${run.status}`);
+  }
+  return run.stdout;
+}
+
+/** The connector's per-query functions that were inlined into runLoan (any of the 5 pools). */
+function mariadbInlined(text: string): Set<string> {
+  const into = new Set<string>();
+  for (const m of text.matchAll(
+    /Inlining [^\n]*<SharedFunctionInfo (Query|once|push)>[^\n]* into [^\n]*<SharedFunctionInfo runLoan>/g,
+  )) {
+    into.add(m[1]!);
+  }
+  return into;
+}
+
 function parent(queries: number): void {
   let failed = false;
   for (const mode of ['use', 'acquire'] as const) {
     for (const callers of [10, 64]) {
-      const run = spawnSync(
-        process.execPath,
-        [
-          '--no-concurrent-recompilation',
-          '--trace-opt',
-          '--trace-turbo-inlining',
-          '--import',
-          'tsx',
-          fileURLToPath(import.meta.url),
-          'child',
-          mode,
-          String(callers),
-          String(queries),
-        ],
-        { encoding: 'utf8', maxBuffer: 1 << 30, env: process.env },
-      );
-      if (run.status !== 0) {
-        console.error(run.stderr.slice(-2000));
-        throw new Error(`child ${mode} ${callers} exited ${run.status}`);
-      }
-      const trace = run.stdout;
-      const aborts = (trace.match(/aborted (optimizing|compiling) [^\n]*<JSFunction (Query|sql) /g) ?? [])
+      const text = trace(mode, callers, queries);
+      const aborts = (text.match(/aborted (optimizing|compiling) [^\n]*<JSFunction (Query|sql) /g) ?? [])
         .length;
       const into = new Map<string, number>();
-      for (const m of trace.matchAll(
+      for (const m of text.matchAll(
         /Inlining [^\n]*<SharedFunctionInfo Query>[^\n]* into [^\n]*<SharedFunctionInfo ([^>]*)>/g,
       )) {
         const name = m[1] || '(anonymous)';
@@ -100,7 +148,7 @@ function parent(queries: number): void {
       // the pool's slow path and its check-in stay out of line: inlined, they would spend
       // the budget of the function that calls acquire/release (src/pool/pool.ts)
       const outOfLine = new Set<string>();
-      for (const m of trace.matchAll(
+      for (const m of text.matchAll(
         /Inlining [^\n]*<SharedFunctionInfo (#acquireSlow|#finish)>[^\n]* into [^\n]*<SharedFunctionInfo ([^>]*)>/g,
       )) {
         outOfLine.add(`${m[1]} into ${m[2] || '(anonymous)'}`);
@@ -114,10 +162,28 @@ function parent(queries: number): void {
       if (outOfLine.size > 0) failed = true;
     }
   }
+  let mariadbFailed = false;
+  for (const callers of [10, 64]) {
+    const into = mariadbInlined(trace('mariadb-use', callers, queries));
+    const missing = ['Query', 'once', 'push'].filter((name) => !into.has(name));
+    console.log(
+      `${process.version} mariadb use ${String(callers).padStart(2)} callers, 5 pools x ${queries} queries: ` +
+        `inlined into runLoan: ${[...into].join(', ') || 'none'}` +
+        (missing.length > 0 ? `; not: ${missing.join(', ')}` : ''),
+    );
+    if (callers === 64 && (!into.has('Query') || !into.has('once'))) mariadbFailed = true;
+  }
   if (failed) {
     console.log(
       "FAIL: pool.use no longer inlines the query into runLoan, or the pool's #acquireSlow or #finish " +
         'was inlined into a caller (see the header of bench/use-inlining.ts)',
+    );
+    process.exitCode = 1;
+  }
+  if (mariadbFailed) {
+    console.log(
+      "FAIL: at 64 callers pool.use no longer inlines the mariadb connector's Query and once into runLoan " +
+        '(see the header of bench/use-inlining.ts)',
     );
     process.exitCode = 1;
   }

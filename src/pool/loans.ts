@@ -18,15 +18,18 @@ import type { AcquireOptions, PoolInstrumentation, TransactionOptions, Transacti
 export interface LoanHandle<C> {
   readonly calls: DriverCalls<C>;
   readonly instr: PoolInstrumentation | undefined;
-  acquire(options: AcquireOptions | undefined): Promise<C>;
   /**
    * The fast path of `acquire`: the record of an idle connection checked out now, when
    * one can be handed out with no work and nobody waits (the `checkout` event is
-   * emitted as `acquire` would); undefined otherwise (then call `acquire`).
+   * emitted as `acquire` would); undefined otherwise (then call `wait`).
    */
   take(options: AcquireOptions | undefined): Conn<C> | undefined;
-  /** The record of a connection this pool just handed out. */
-  record(conn: C): Conn<C>;
+  /**
+   * `acquire` when `take` found nothing, resolving with the record of the connection
+   * (no lookup of the record by connection): the waiting line itself, out of line (the
+   * pool's `#acquireSlow`, never inlined), unless `acquire` was replaced (then through it).
+   */
+  wait(options: AcquireOptions | undefined): Promise<Conn<C>>;
   /**
    * The caller is done with checkout `checkout` of `rec` (a no-op when it was already
    * handed back): release it, or on a disconnect `error` invalidate it and clear the pool.
@@ -71,11 +74,15 @@ export function use<C, T>(
 
 /**
  * Run `fn` on a connection and hand it back: the one `take` checked out (`taken`), else
- * the one `acquire` resolves with (someone waits, or a ping or a connect is due). One
+ * the one `wait` resolves with (someone waits, or a ping or a connect is due). One
  * async function for both paths, so a waiting caller pays one async frame, not two (the
  * path of every call under a backlog). The query keeps this function's inlining budget:
- * the `acquire` call runs only on the waiting path, `acquire` inlines only its small fast
- * path, and its slow path (`#acquireSlow`) is never inlined (bench/use-inlining.ts).
+ * `wait` is a call into the waiting line (`#acquireSlow`, never inlined), not `acquire`
+ * with its fast path inlined here and a lookup of the record by connection after it. With
+ * those inlined, a MariaDB query under a backlog (64 callers, 10 connections) left the
+ * connector's `once` and its queue's `push` out of line, called with megamorphic loads:
+ * +1,700 instructions per query against the bare free list (bench/mariadb-instructions.sh,
+ * bench/use-inlining.ts).
  */
 async function runLoan<C, T>(
   h: LoanHandle<C>,
@@ -83,7 +90,7 @@ async function runLoan<C, T>(
   fn: (conn: C) => Promise<T> | T,
   options: AcquireOptions | undefined,
 ): Promise<T> {
-  const rec = taken ?? h.record(await h.acquire(options));
+  const rec = taken ?? (await h.wait(options));
   const checkout = rec.uses;
   const instr = h.instr;
   if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
@@ -162,7 +169,7 @@ async function once<C, T>(
 ): Promise<T> {
   const driver = h.calls.driver;
   let rec = h.take(acquireOptions);
-  if (rec === undefined) rec = h.record(await h.acquire(acquireOptions));
+  if (rec === undefined) rec = await h.wait(acquireOptions);
   const conn = rec.conn;
   const checkout = rec.uses;
   const instr = h.instr;

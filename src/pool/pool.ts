@@ -91,7 +91,7 @@ export class Pool<C> extends PoolEmitter {
   readonly #refill: boolean;
   readonly #instr: PoolInstrumentation | undefined;
   readonly #calls: DriverCalls<C>;
-  readonly #queue: WaitQueue<C>;
+  readonly #queue: WaitQueue<C | Conn<C>>;
   readonly #loans: LoanHandle<C>;
   readonly #housekeeper: Housekeeper<C>;
 
@@ -139,7 +139,7 @@ export class Pool<C> extends PoolEmitter {
     this.#refill = resolved.refillMinIdle;
     this.#backoff = new ConnectBackoff(() => this.#pump(), resolved.connectBackoff);
     this.#calls = new DriverCalls(driver);
-    this.#queue = new WaitQueue<C>(resolved.acquireTimeoutMs, {
+    this.#queue = new WaitQueue<C | Conn<C>>(resolved.acquireTimeoutMs, {
       onGiveUp: (_waiter, reason, error, waitMs) => {
         if (this.watched('checkoutFailed')) this.emit('checkoutFailed', { reason, error, waitMs });
       },
@@ -151,9 +151,9 @@ export class Pool<C> extends PoolEmitter {
     this.#loans = {
       calls: this.#calls,
       instr: this.#instr,
-      acquire: (o) => this.acquire(o),
       take: (o) => this.#take(o),
-      record: (conn) => this.#records.get(conn)!,
+      // small on purpose: it is inlined where the caller's query is (loans.ts, runLoan)
+      wait: (o) => this.#acquireSlow(o, true) as Promise<Conn<C>>,
       finish: (rec, checkout, error) => this.#finish(rec, checkout, error),
       discard: (rec, checkout, error) => {
         if (rec.state === USED && rec.uses === checkout) {
@@ -238,7 +238,7 @@ export class Pool<C> extends PoolEmitter {
         return Promise.resolve(rec.conn);
       }
     }
-    return this.#acquireSlow(options);
+    return this.#acquireSlow(options, false) as Promise<C>;
   }
 
   /**
@@ -249,7 +249,9 @@ export class Pool<C> extends PoolEmitter {
    * need (at 16 callers it did: the `Waiter` was then built by the generic construct
    * stub, and `release` was a call; bench/use-inlining.ts checks it).
    */
-  #acquireSlow(options: AcquireOptions | undefined): Promise<C> {
+  #acquireSlow(options: AcquireOptions | undefined, wantsRecord: boolean): Promise<C | Conn<C>> {
+    // a loan (use, transaction) goes through a replaced acquire (tests replace it)
+    if (wantsRecord && this.acquire !== Pool.prototype.acquire) return this.#acquireReplaced(options);
     if (this.#closed) return this.#failFast('closed', new PoolClosedError());
     if (options !== undefined && options.signal?.aborted) {
       return this.#failFast('aborted', abortReason(options.signal));
@@ -258,7 +260,7 @@ export class Pool<C> extends PoolEmitter {
       const rec = this.#takeReadyIdle();
       if (rec !== undefined) {
         this.#checkout(rec, 0, undefined);
-        return Promise.resolve(rec.conn);
+        return Promise.resolve(wantsRecord ? rec : rec.conn);
       }
     }
     // Callers a new connection will serve are not queued; the others wait for a release.
@@ -283,10 +285,20 @@ export class Pool<C> extends PoolEmitter {
       timeoutMs = checked;
       signal = options.signal;
     }
-    const promise = this.#queue.add(timeoutMs, signal, this.#leakMs > 0 ? captureStack() : undefined);
+    const promise = this.#queue.add(
+      timeoutMs,
+      signal,
+      this.#leakMs > 0 ? captureStack() : undefined,
+      wantsRecord,
+    );
     // under a backlog (nothing idle, nothing more may open) the pump has nothing to do
     if (this.#idle.length > 0 || this.#held() < this.#max) this.#pump();
     return promise;
+  }
+
+  /** A loan's wait when `acquire` was replaced (tests do): through it, then the record of what it gave. */
+  async #acquireReplaced(options: AcquireOptions | undefined): Promise<Conn<C>> {
+    return this.#records.get(await this.acquire(options))!;
   }
 
   /** `acquire`'s fast path for `use`/`transaction` (none when `acquire` is replaced): a checked-out record, or undefined. */
@@ -354,11 +366,11 @@ export class Pool<C> extends PoolEmitter {
     const w = this.#queue.take();
     if (w === undefined) return false;
     this.#checkout(rec, now() - w.start, w.stack);
-    w.resolve(rec.conn);
+    w.resolve(w.wantsRecord ? rec : rec.conn);
     return true;
   }
 
-  #timeoutError(waiter: Waiter<C>): PoolTimeoutError {
+  #timeoutError(waiter: Waiter<C | Conn<C>>): PoolTimeoutError {
     const counts = { size: this.#size, max: this.#max, used: this.#n[USED], waiting: this.#queue.length };
     return waitTimeoutError(this.name, waiter.timeoutMs, counts, this.#lastConnectError);
   }

@@ -23,7 +23,8 @@ const { now, preciseNow } = clock;
 /** One caller waiting in `acquire`. Fixed shape, no timer of its own. */
 export class Waiter<C> {
   settled = false;
-  resolve!: (conn: C) => void;
+  /** Resolves the caller's promise: with the connection, or with the pool's record of it (`wantsRecord`). */
+  resolve!: (value: C) => void;
   reject!: (error: unknown) => void;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
@@ -33,6 +34,11 @@ export class Waiter<C> {
     /** When it started waiting (tick clock). */
     readonly start: number,
     readonly timeoutMs: number,
+    /**
+     * The pool's own loans (`use`, `transaction`) wait for the pool's record of the
+     * connection, `acquire`'s callers for the connection itself.
+     */
+    readonly wantsRecord: boolean,
   ) {}
   /** Computed, not stored: a stored double costs a heap number per waiter. */
   get deadline(): number {
@@ -73,10 +79,18 @@ export class WaitQueue<C> {
     return this.#live;
   }
 
-  /** Queue a caller; `timeoutMs` differs from the pool's default only for a per-call timeout. */
-  add(timeoutMs: number, signal: AbortSignal | undefined, stack: string | undefined): Promise<C> {
+  /**
+   * Queue a caller; `timeoutMs` differs from the pool's default only for a per-call
+   * timeout. The promise resolves with what the pool hands the waiter (`wantsRecord`).
+   */
+  add(
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    stack: string | undefined,
+    wantsRecord: boolean,
+  ): Promise<C> {
     const start = now();
-    const waiter = new Waiter<C>(start, timeoutMs);
+    const waiter = new Waiter<C>(start, timeoutMs, wantsRecord);
     pendingWaiter = waiter as Waiter<unknown>;
     const promise = new Promise<C>(bindWaiter);
     waiter.stack = stack;
@@ -219,7 +233,7 @@ export class WaitQueue<C> {
 let pendingWaiter: Waiter<unknown> | undefined;
 
 /** One shared promise executor: no closure allocated per waiter. */
-function bindWaiter(resolve: (conn: any) => void, reject: (error: unknown) => void): void {
+function bindWaiter(resolve: (value: any) => void, reject: (error: unknown) => void): void {
   const w = pendingWaiter!;
   pendingWaiter = undefined;
   w.resolve = resolve;

@@ -16,6 +16,40 @@ describe('use()', () => {
     expect(log.names()).toEqual(['connect', 'checkout', 'checkin']);
   });
 
+  it('callers of use, transaction and acquire waiting in one line each get what they asked for', async () => {
+    const { pool } = makePool({ size: 1, maxOverflow: 0 });
+    const holder = await pool.acquire();
+    const seen: string[] = [];
+    // queued in this order behind the holder: use, acquire, transaction, use
+    const first = pool.use(async (c) => {
+      seen.push(`use ${c.id}`);
+      return c.id;
+    });
+    const acquired = pool.acquire();
+    const tx = pool.transaction(async (c) => {
+      seen.push(`transaction ${c.id}`);
+      return 'committed';
+    });
+    const last = pool.use((c) => {
+      seen.push(`use ${c.id}`);
+      return 'last';
+    });
+    expect(pool.stats().pending).toBe(4);
+    pool.release(holder);
+    expect(await first).toBe(1);
+    // acquire resolves with the connection itself (the loans get the pool's record of it)
+    const conn = await acquired;
+    expect(conn).toBe(holder);
+    expect(seen).toEqual(['use 1']);
+    pool.release(conn);
+    expect(await tx).toBe('committed');
+    expect(await last).toBe('last');
+    expect(seen).toEqual(['use 1', 'transaction 1', 'use 1']);
+    expect(pool.stats()).toMatchObject({ used: 0, idle: 1, pending: 0 });
+    // a double release of what acquire gave is still caught: the record was handed back once
+    expect(() => pool.release(conn)).toThrow(/release/);
+  });
+
   it('a plain error releases the connection and is rethrown', async () => {
     const { pool, log } = makePool({});
     const boom = new Error('syntax error at or near "selec"');
