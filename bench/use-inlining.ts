@@ -49,12 +49,20 @@ type Mode = 'use' | 'acquire' | 'mariadb-use';
 async function child(mode: Mode, callers: number, queries: number): Promise<void> {
   for (let i = 1; i <= 5; i++) {
     if (mode === 'mariadb-use') {
-      await mariadbChild(callers, queries);
+      // one MariaDB pool as the bench opens it
+      const pool = createPool(mariadb(MARIADB_URL), {
+        size: 10,
+        maxOverflow: 0,
+        minIdle: 10,
+        telemetry: false,
+      });
+      await pool.ready();
+      await drive(callers, queries, () => pool.use((c) => c.query('SELECT 1')));
+      await pool.close();
       continue;
     }
     const pool = createPool(postgres(URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
     await pool.ready();
-    let issued = 0;
     const one =
       mode === 'use'
         ? () => pool.use((c) => c.sql`select 1`)
@@ -66,32 +74,22 @@ async function child(mode: Mode, callers: number, queries: number): Promise<void
               pool.release(c);
             }
           };
-    await Promise.all(
-      Array.from({ length: callers }, async () => {
-        while (issued < queries) {
-          issued++;
-          await one();
-        }
-      }),
-    );
+    await drive(callers, queries, one);
     await pool.close();
   }
 }
 
-/** One MariaDB pool as the bench opens it, `use` from `callers` loops. */
-async function mariadbChild(callers: number, queries: number): Promise<void> {
-  const pool = createPool(mariadb(MARIADB_URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
-  await pool.ready();
+/** `queries` calls of `one` from `callers` loops sharing the count. */
+async function drive(callers: number, queries: number, one: () => Promise<unknown>): Promise<void> {
   let issued = 0;
   await Promise.all(
     Array.from({ length: callers }, async () => {
       while (issued < queries) {
         issued++;
-        await pool.use((c) => c.query('SELECT 1'));
+        await one();
       }
     }),
   );
-  await pool.close();
 }
 
 /** The child's trace under `--no-concurrent-recompilation --trace-opt --trace-turbo-inlining`. */
