@@ -25,8 +25,8 @@
  * 64 callers: until `runLoan` waited through `wait` (the waiting line, out of line, the
  * record handed over) instead of `acquire` with its fast path inlined and a lookup of the
  * record after it, the pool's calls took the budget `once` needed; it then ran out of
- * line with megamorphic loads (callgrind, `bench/mariadb-instructions.sh`: +1,700
- * instructions per query against the bare free list).
+ * line with megamorphic loads (callgrind of `bench/mariadb-instructions.sh`, 2026-12-07,
+ * 2-core AMD EPYC: that out-of-line `once` cost 1,684 instructions per query inclusive).
  *
  * Measured 2026-12-07 (2 cores), before the driver made postgres.js's `Query` class
  * optimizable (docs/postgres.md, "postgres.js's `Query` and V8"): Node 20.20 aborted
