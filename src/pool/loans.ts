@@ -82,7 +82,7 @@ export function use<C, T>(
  * those inlined, a MariaDB query under a backlog (64 callers, 10 connections) left the
  * connector's `once` and its queue's `push` out of line, called with megamorphic loads
  * (callgrind, 2026-12-07, 2-core AMD EPYC: the out-of-line `once` alone 1,684 instructions
- * per query inclusive; `use` 7-12 % over the bare free list, 6.4-8.2 % after;
+ * per query inclusive; `use` 6.8-10.1 % over the bare free list, 6.4-8.2 % after;
  * bench/mariadb-instructions.sh, bench/use-inlining.ts).
  */
 async function runLoan<C, T>(
