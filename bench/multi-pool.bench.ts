@@ -6,13 +6,15 @@
  * process, which hides this class of slowdown; this one shows it on purpose.
  *
  * For each target — an in-memory resource (always; the core alone), PostgreSQL via
- * postgres.js and MariaDB (when reachable) — in one process: the bare free list
- * over the same driver objects (the floor), then 5 cistern pools in turn (each
- * new, size 10, telemetry off, 64 callers running `pool.use(...)`, then closed),
- * then the floor again. Rows: ops/s, CPU µs per call, `vsFirstPool` (this pool's
- * speed relative to the first pool: 1.0 means no slowdown), `cpuVsFirstPool` (the first
- * pool's CPU per call over this one's: > 1 cheaper; the steadier of the two on a shared
- * machine) and `vsFloor` (against the faster of the two floor runs).
+ * postgres.js and MariaDB (when reachable) — in one process: 5 cistern pools in turn
+ * (each new, size 10, telemetry off, 64 callers running `pool.use(...)`, then closed),
+ * each right after a run of the bare free list over the same driver objects (the floor,
+ * new driver objects each time), and the floor once more after the last pool. Rows:
+ * ops/s, CPU µs per call, `vsFirstPool` (this pool's speed relative to the first pool:
+ * 1.0 means no slowdown), `cpuVsFirstPool` (the first pool's CPU per call over this
+ * one's: > 1 cheaper), `vsFloor` and `cpuVsFloor` (the same against the floor run right
+ * before this pool, seconds earlier: the pace of a shared machine drifts, so a pool is
+ * compared with a floor measured next to it, not with one a minute away).
  * Each step: a full GC right after opening, then a warm-up under load (3 s; --quick
  * 0.2 s), then the measurement (4 s; --quick 1 s). The warm-up is long because the first
  * pool of a process is also the first run of cistern's code: measured second by second
@@ -144,57 +146,74 @@ async function step(
 async function runTarget(t: Target, ctx: BenchContext): Promise<BenchResult[]> {
   const durationMs = ctx.quick ? 1000 : 4000;
   const warmMs = ctx.quick ? 200 : 3000;
-  const rows: { subject: string; role: SubjectRole; opsPerSec: number; cpuUsPerOp: number; p99Ms: number }[] =
-    [];
-  ctx.progress(`${t.table}: floor, before any pool`);
-  rows.push({
-    subject: 'bare free list (floor), before the pools',
-    role: 'floor',
-    ...(await step(() => t.floor(), durationMs, warmMs, `${t.table} floor`)),
-  });
+  const rows: {
+    subject: string;
+    role: SubjectRole;
+    /** The floor run right before this pool (pools only). */
+    floor?: string;
+    opsPerSec: number;
+    cpuUsPerOp: number;
+    p99Ms: number;
+  }[] = [];
+  const floorRun = async (subject: string): Promise<void> => {
+    rows.push({
+      subject,
+      role: 'floor',
+      ...(await step(() => t.floor(), durationMs, warmMs, `${t.table} ${subject}`)),
+    });
+  };
   for (let i = 1; i <= POOLS; i++) {
+    // the floor again right before every pool: each pool is compared with a floor measured
+    // seconds before it, not with one measured a minute earlier or later (the machine's pace
+    // moved by up to 50 % within one run, 2026-12-07)
+    const floor = `bare free list (floor), before pool ${i}`;
+    ctx.progress(`${t.table}: floor before pool ${i}`);
+    await floorRun(floor);
     ctx.progress(`${t.table}: pool ${i} of ${POOLS}`);
     rows.push({
       subject: i === 1 ? 'cistern pool 1 (first in the process)' : `cistern pool ${i}`,
       role: 'cistern',
+      floor,
       ...(await step(() => t.pool(), durationMs, warmMs, `${t.table} pool ${i}`)),
     });
   }
   ctx.progress(`${t.table}: floor, after the pools`);
-  rows.push({
-    subject: 'bare free list (floor), after the pools',
-    role: 'floor',
-    ...(await step(() => t.floor(), durationMs, warmMs, `${t.table} floor again`)),
-  });
+  await floorRun('bare free list (floor), after the pools');
   const first = rows[1];
-  // the faster of the two floor runs: the machine's pace moved by up to 50 % between them
-  // within one run (2026-12-07), and a pool is not better than the floor at its best
-  const floor = Math.max(rows[0].opsPerSec, rows[rows.length - 1].opsPerSec);
-  return rows.map((r) => ({
-    scenario: t.table,
-    subject: r.subject,
-    role: r.role,
-    params: { callers: CALLERS, connections: CONNECTIONS },
-    value: round(r.opsPerSec),
-    unit: 'ops/s',
-    extra: {
-      cpuUsPerOp: round(r.cpuUsPerOp),
-      p99Ms: round(r.p99Ms),
-      ...(r.role === 'cistern'
-        ? {
-            vsFirstPool: round(r.opsPerSec / first.opsPerSec),
-            cpuVsFirstPool: round(first.cpuUsPerOp / r.cpuUsPerOp),
-            vsFloor: round(r.opsPerSec / floor),
-          }
-        : {}),
-    },
-  }));
+  return rows.map((r) => {
+    const floor = r.floor === undefined ? undefined : rows.find((x) => x.subject === r.floor);
+    return {
+      scenario: t.table,
+      subject: r.subject,
+      role: r.role,
+      ...(r.floor !== undefined ? { floor: r.floor } : {}),
+      params: { callers: CALLERS, connections: CONNECTIONS },
+      value: round(r.opsPerSec),
+      unit: 'ops/s',
+      extra: {
+        cpuUsPerOp: round(r.cpuUsPerOp),
+        p99Ms: round(r.p99Ms),
+        ...(r.role === 'cistern'
+          ? {
+              vsFirstPool: round(r.opsPerSec / first.opsPerSec),
+              cpuVsFirstPool: round(first.cpuUsPerOp / r.cpuUsPerOp),
+              ...(floor !== undefined
+                ? {
+                    vsFloor: round(r.opsPerSec / floor.opsPerSec),
+                    cpuVsFloor: round(floor.cpuUsPerOp / r.cpuUsPerOp),
+                  }
+                : {}),
+            }
+          : {}),
+      },
+    };
+  });
 }
 
 const scenario: BenchScenario = {
   name: 'multi-pool',
   estimateMs: (quick) => {
-    const perTarget = (POOLS + 2) * ((quick ? 1200 : 7000) + 300);
+    const perTarget = (2 * POOLS + 1) * ((quick ? 1200 : 7000) + 300);
     return perTarget * 3;
   },
   async run(ctx) {

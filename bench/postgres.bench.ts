@@ -10,6 +10,12 @@
  *   cistern/pg face (each row's `vsFloor` is against the floor of its own driver);
  * - cistern+postgres.js: `pool.use((c) => c.sql\`...\`)` — the defaults a user gets
  *   (telemetry off here, prePing on with its window, resetOnReturn on);
+ * - cistern+postgres.js connections, free list: the same bare free list as the floor, over
+ *   the 10 connections of a cistern pool (all checked out once, `c.sql` of each): cistern's
+ *   driver layer (its socket gate, the transaction-status reader, its postgres.js options)
+ *   without the pool. Against the floor it is what the driver layer costs; cistern+postgres.js
+ *   against it is what the pool's `use` costs (its `vsFloor` is against the floor, like
+ *   every row of the driver);
  * - postgres.js pool: `postgres(url, { max: 10 })`, `sql\`...\`` (pipelines onto busy connections);
  * - pg.Pool (max 10): `pool.query(text)`;
  * - cistern+pg: `pool.use((c) => c.query(text))` on `pg(url)` (one pg.Client per connection),
@@ -136,6 +142,28 @@ const subjects: Subject[] = [
       return {
         query: (name) => pool.use((c) => tagged(c.sql as unknown as Tagged, name)),
         close: () => pool.close(),
+      };
+    },
+  },
+  {
+    name: 'cistern+postgres.js connections, free list',
+    floor: POSTGRES_JS_FLOOR,
+    async open() {
+      const pool = createPool(postgres(PG_URL), {
+        size: CONNECTIONS,
+        maxOverflow: 0,
+        minIdle: CONNECTIONS,
+        telemetry: false,
+      });
+      await pool.ready();
+      const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.acquire()));
+      const use = freeListUse(conns.map((c) => c.sql as unknown as Tagged));
+      return {
+        query: (name) => use((sql) => tagged(sql, name)),
+        close: async () => {
+          for (const c of conns) pool.release(c);
+          await pool.close();
+        },
       };
     },
   },
