@@ -26,13 +26,13 @@
 import * as mariadbConnector from 'mariadb';
 import postgresjs from 'postgres';
 import { mariadb } from '../src/drivers/mariadb/index.js';
-import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool, type Driver, fromFactory } from '../src/index.js';
 import { MARIADB_URL, PG_URL, reachable } from '../test/support/servers.js';
 import { closedLoop } from './lib/closed-loop.js';
 import { freeListUse } from './lib/free-list.js';
 import { getGc } from './lib/gc.js';
 import { mariadbConnection } from './lib/mariadb-url.js';
+import { readyPostgresPool } from './lib/postgres-pool.js';
 import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario, SubjectRole } from './lib/types.js';
 
@@ -83,13 +83,7 @@ const pg: Target = {
     };
   },
   async pool() {
-    const pool = createPool(postgres(PG_URL), {
-      size: CONNECTIONS,
-      maxOverflow: 0,
-      minIdle: CONNECTIONS,
-      telemetry: false,
-    });
-    await pool.ready();
+    const pool = await readyPostgresPool(PG_URL, CONNECTIONS);
     return { call: () => pool.use((c) => c.sql`select 1`), close: () => pool.close() };
   },
 };

@@ -56,11 +56,11 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import postgresjs from 'postgres';
 import { Pool as CisternPgPool, pg as pgDriver } from '../src/drivers/pg/index.js';
-import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool } from '../src/index.js';
 import { PG_URL, reachable } from '../test/support/servers.js';
 import { freeListUse } from './lib/free-list.js';
 import { loadBench, type OpenedSubject } from './lib/load-bench.js';
+import { readyPostgresPool } from './lib/postgres-pool.js';
 import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
@@ -132,13 +132,7 @@ const subjects: Subject[] = [
     name: 'cistern+postgres.js',
     floor: POSTGRES_JS_FLOOR,
     async open() {
-      const pool = createPool(postgres(PG_URL), {
-        size: CONNECTIONS,
-        maxOverflow: 0,
-        minIdle: CONNECTIONS,
-        telemetry: false,
-      });
-      await pool.ready();
+      const pool = await readyPostgresPool(PG_URL, CONNECTIONS);
       return {
         query: (name) => pool.use((c) => tagged(c.sql as unknown as Tagged, name)),
         close: () => pool.close(),
@@ -149,13 +143,7 @@ const subjects: Subject[] = [
     name: 'cistern+postgres.js connections, free list',
     floor: POSTGRES_JS_FLOOR,
     async open() {
-      const pool = createPool(postgres(PG_URL), {
-        size: CONNECTIONS,
-        maxOverflow: 0,
-        minIdle: CONNECTIONS,
-        telemetry: false,
-      });
-      await pool.ready();
+      const pool = await readyPostgresPool(PG_URL, CONNECTIONS);
       const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.acquire()));
       const use = freeListUse(conns.map((c) => c.sql as unknown as Tagged));
       return {
