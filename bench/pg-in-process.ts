@@ -1,7 +1,7 @@
 /**
  * cistern+postgres.js against its floor, paired within ONE process, in short
- * alternating windows: a measurement that resolves a few percent where the isolated
- * `postgres` table cannot.
+ * alternating windows: tighter than the isolated `postgres` table (its repeated runs
+ * differed by a few percent, the table's by up to ±10 %).
  *
  * Why: the isolated table runs each subject in a fresh process, one after another; on a
  * shared 2-core machine the pace moves by 10-40 % between processes seconds apart, so
