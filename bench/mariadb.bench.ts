@@ -25,11 +25,11 @@ import { promisify } from 'node:util';
 import * as mariadbConnector from 'mariadb';
 import * as mysql2 from 'mysql2/promise';
 import { mariadb } from '../src/drivers/mariadb/index.js';
-import { createPool } from '../src/index.js';
 import { MARIADB_URL, reachable } from '../test/support/servers.js';
 import { freeListUse } from './lib/free-list.js';
 import { type LoadSubject, loadBench, type OpenedSubject } from './lib/load-bench.js';
 import { mariadbConnection } from './lib/mariadb-url.js';
+import { readyPool } from './lib/ready-pool.js';
 import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
@@ -64,13 +64,7 @@ const subjects: LoadSubject<string>[] = [
   {
     name: 'cistern+mariadb',
     async open() {
-      const pool = createPool(mariadb(MARIADB_URL), {
-        size: CONNECTIONS,
-        maxOverflow: 0,
-        minIdle: CONNECTIONS,
-        telemetry: false,
-      });
-      await pool.ready();
+      const pool = await readyPool(mariadb(MARIADB_URL), CONNECTIONS);
       return { query: (sql) => pool.use((c) => c.query(sql)), close: () => pool.close() };
     },
   },

@@ -27,10 +27,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Collection, MongoClient } from 'mongodb';
 import { mongodb } from '../src/drivers/mongodb/index.js';
-import { createPool } from '../src/index.js';
 import { MONGODB_URL } from '../test/support/servers.js';
 import { freeListUse } from './lib/free-list.js';
 import { type LoadSubject, loadBench } from './lib/load-bench.js';
+import { readyPool } from './lib/ready-pool.js';
 import type { BenchScenario } from './lib/types.js';
 
 const CALLERS = 64;
@@ -79,13 +79,7 @@ const subjects: LoadSubject<null>[] = [
     name: 'cistern+mongodb',
     async open(data) {
       const { url, collection } = data as Shared;
-      const pool = createPool(mongodb(url), {
-        size: CONNECTIONS,
-        maxOverflow: 0,
-        minIdle: CONNECTIONS,
-        telemetry: false,
-      });
-      await pool.ready();
+      const pool = await readyPool(mongodb(url), CONNECTIONS);
       const ids = callerIds();
       return {
         query: (_q, caller) => pool.use((c) => find(c.collection<{ _id: number }>(collection), caller, ids)),

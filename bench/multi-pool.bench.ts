@@ -24,15 +24,16 @@
  * 0.86-1.11: the JIT's one-time cost, not a cost per pool.
  */
 import * as mariadbConnector from 'mariadb';
-import postgresjs from 'postgres';
 import { mariadb } from '../src/drivers/mariadb/index.js';
-import { createPool, type Driver, fromFactory } from '../src/index.js';
+import { postgres } from '../src/drivers/postgres/index.js';
+import { type Driver, fromFactory } from '../src/index.js';
 import { MARIADB_URL, PG_URL, reachable } from '../test/support/servers.js';
 import { closedLoop } from './lib/closed-loop.js';
 import { freeListUse } from './lib/free-list.js';
 import { getGc } from './lib/gc.js';
 import { mariadbConnection } from './lib/mariadb-url.js';
-import { readyPostgresPool } from './lib/postgres-pool.js';
+import { postgresJsFreeList } from './lib/postgres-free-lists.js';
+import { readyPool } from './lib/ready-pool.js';
 import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario, SubjectRole } from './lib/types.js';
 
@@ -60,11 +61,10 @@ const memory: Target = {
   },
   async pool() {
     let id = 0;
-    const pool = createPool(
+    const pool = await readyPool(
       fromFactory<Resource>({ create: async () => ({ id: ++id }), destroy: async () => {} }),
-      { size: CONNECTIONS, maxOverflow: 0, minIdle: CONNECTIONS, telemetry: false },
+      CONNECTIONS,
     );
-    await pool.ready();
     return { call: () => pool.use(async (r) => r.id), close: () => pool.close() };
   },
 };
@@ -72,18 +72,11 @@ const memory: Target = {
 const pg: Target = {
   table: 'multi-pool-postgres',
   async floor() {
-    const instances = Array.from({ length: CONNECTIONS }, () =>
-      postgresjs(PG_URL, { max: 1, onnotice: () => {} }),
-    );
-    await Promise.all(instances.map((sql) => sql`select 1`));
-    const use = freeListUse(instances);
-    return {
-      call: () => use((sql) => sql`select 1`),
-      close: async () => void (await Promise.all(instances.map((sql) => sql.end()))),
-    };
+    const list = await postgresJsFreeList(PG_URL, CONNECTIONS);
+    return { call: () => list.use((sql) => sql`select 1`), close: list.close };
   },
   async pool() {
-    const pool = await readyPostgresPool(PG_URL, CONNECTIONS);
+    const pool = await readyPool(postgres(PG_URL), CONNECTIONS);
     return { call: () => pool.use((c) => c.sql`select 1`), close: () => pool.close() };
   },
 };
@@ -103,13 +96,10 @@ const maria: Target = {
     };
   },
   async pool() {
-    const pool = createPool(mariadb(MARIADB_URL) as Driver<{ query(sql: string): Promise<unknown> }>, {
-      size: CONNECTIONS,
-      maxOverflow: 0,
-      minIdle: CONNECTIONS,
-      telemetry: false,
-    });
-    await pool.ready();
+    const pool = await readyPool(
+      mariadb(MARIADB_URL) as Driver<{ query(sql: string): Promise<unknown> }>,
+      CONNECTIONS,
+    );
     return { call: () => pool.use((c) => c.query('SELECT 1')), close: () => pool.close() };
   },
 };

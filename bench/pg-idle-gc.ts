@@ -16,11 +16,11 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgresjs from 'postgres';
 import { postgres } from '../src/drivers/postgres/index.js';
-import { createPool } from '../src/index.js';
 import { PG_URL as URL } from '../test/support/servers.js';
 import { closedLoop } from './lib/closed-loop.js';
 import { freeListUse } from './lib/free-list.js';
 import { getGc } from './lib/gc.js';
+import { readyPool } from './lib/ready-pool.js';
 
 const CALLERS = 10;
 const SUBJECTS = ['free list', 'cistern use', 'postgres.js pool'] as const;
@@ -46,8 +46,7 @@ async function open(
     await Promise.all(Array.from({ length: 10 }, () => sql`select pg_sleep(0.01)`));
     return { query: () => sql`select 1`, close: () => sql.end() };
   }
-  const pool = createPool(postgres(URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
-  await pool.ready();
+  const pool = await readyPool(postgres(URL), 10);
   return { query: () => pool.use((c) => (c.sql as unknown as Tagged)`select 1`), close: () => pool.close() };
 }
 

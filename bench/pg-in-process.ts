@@ -28,10 +28,12 @@
  * pre-ping window, 500 ms by default, is shorter than the pause): 10 round trips in a
  * window of ~12,000 queries.
  *
- * Measured 2026-12-07 (2-core AMD EPYC, Node 20, PostgreSQL 15 on 127.0.0.1), this script
- * at 23:53 UTC: 64 callers, `use` 0.945 of `floor` in throughput [quartiles 0.882-1.013],
- * `drv` 0.950, `acq` 0.936; 10 callers, `use` 1.001, `drv` 0.995, `acq` 0.970. Five earlier
- * runs of the same method (a scratch copy, 64 callers) put `use` at 0.928-0.968 and `drv` at
+ * Measured on a 2-core AMD EPYC, Node 20, PostgreSQL 15 on 127.0.0.1: this script on
+ * 2026-12-08 00:36 UTC, 64 callers, `use` 0.963 of `floor` in throughput [quartiles
+ * 0.905-1.029], `drv` 0.953, `acq` 0.945; 10 callers, `use` 0.965, `drv` 0.934, `acq`
+ * 0.935. At 2026-12-07 23:53 (its first version, with a loop of its own instead of
+ * bench/lib/closed-loop.ts): 0.945, 0.950, 0.936 and 1.001, 0.995, 0.970. Five earlier runs
+ * of the same method (a scratch copy, 64 callers) put `use` at 0.928-0.968 and `drv` at
  * 1.007 once: closer than the isolated table, still a few percent from run to run. perf
  * over the windows (perf record -k CLOCK_MONOTONIC, each sample assigned to its window,
  * `drv` against `use`): cistern's own functions ~0.5 µs per query more than the free
@@ -45,12 +47,12 @@
  *   against), PG_URL. Needs PostgreSQL; about (2.5 s + ROUNDS x WINDOW) x subjects per
  *   caller count (2 x 70 s with the defaults).
  */
-import postgresjs from 'postgres';
+import { postgres } from '../src/drivers/postgres/index.js';
 import { PG_URL, reachable } from '../test/support/servers.js';
-import { freeListUse } from './lib/free-list.js';
-import { readyPostgresPool } from './lib/postgres-pool.js';
+import { closedLoop } from './lib/closed-loop.js';
+import { cisternConnectionsFreeList, postgresJsFreeList, type Tagged } from './lib/postgres-free-lists.js';
+import { readyPool } from './lib/ready-pool.js';
 
-type Tagged = (strings: TemplateStringsArray) => PromiseLike<unknown>;
 interface Opened {
   call(): PromiseLike<unknown>;
   close(): Promise<void>;
@@ -59,29 +61,16 @@ interface Opened {
 const CONNECTIONS = 10;
 const WARM_MS = 2500;
 
+const openPool = () => readyPool(postgres(PG_URL), CONNECTIONS);
+
 const openers: Record<string, () => Promise<Opened>> = {
   async floor() {
-    const instances = Array.from({ length: CONNECTIONS }, () =>
-      postgresjs(PG_URL, { max: 1, onnotice: () => {} }),
-    );
-    await Promise.all(instances.map((sql) => sql`select 1`));
-    const use = freeListUse(instances as unknown as Tagged[]);
-    return {
-      call: () => use((sql) => sql`select 1`),
-      close: async () => void (await Promise.all(instances.map((sql) => sql.end()))),
-    };
+    const list = await postgresJsFreeList(PG_URL, CONNECTIONS);
+    return { call: () => list.use((sql) => sql`select 1`), close: list.close };
   },
   async drv() {
-    const pool = await openPool();
-    const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.acquire()));
-    const use = freeListUse(conns.map((c) => c.sql as unknown as Tagged));
-    return {
-      call: () => use((sql) => sql`select 1`),
-      close: async () => {
-        for (const c of conns) pool.release(c);
-        await pool.close();
-      },
-    };
+    const list = await cisternConnectionsFreeList(PG_URL, CONNECTIONS);
+    return { call: () => list.use((sql) => sql`select 1`), close: list.close };
   },
   async acq() {
     const pool = await openPool();
@@ -102,23 +91,6 @@ const openers: Record<string, () => Promise<Opened>> = {
     return { call: () => pool.use((c) => (c.sql as unknown as Tagged)`select 1`), close: () => pool.close() };
   },
 };
-
-const openPool = () => readyPostgresPool(PG_URL, CONNECTIONS);
-
-/** `callers` loops calling `call` back to back for `ms`: the calls completed. */
-async function closedLoop(callers: number, ms: number, call: () => PromiseLike<unknown>): Promise<number> {
-  let n = 0;
-  const end = performance.now() + ms;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (performance.now() < end) {
-        await call();
-        n++;
-      }
-    }),
-  );
-  return n;
-}
 
 function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -150,16 +122,17 @@ async function main(): Promise<void> {
   try {
     for (const n of names) opened[n] = await openers[n]!();
     for (const callers of callerCounts) {
-      for (const n of names) await closedLoop(callers, WARM_MS, () => opened[n]!.call());
+      for (const n of names) await closedLoop(callers, WARM_MS, () => opened[n]!.call(), `${n} warm-up`);
       const ops: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
       const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
       for (let r = 0; r < rounds; r++) {
         for (const n of r % 2 === 0 ? names : [...names].reverse()) {
           const c0 = process.cpuUsage();
           const t0 = performance.now();
-          const count = await closedLoop(callers, windowMs, () => opened[n]!.call());
+          const sample = await closedLoop(callers, windowMs, () => opened[n]!.call(), n);
           const used = process.cpuUsage(c0);
-          ops[n]!.push((count / (performance.now() - t0)) * 1000);
+          const count = (sample.opsPerSec * (performance.now() - t0)) / 1000;
+          ops[n]!.push(sample.opsPerSec);
           cpu[n]!.push((used.user + used.system) / Math.max(1, count));
         }
       }

@@ -56,11 +56,13 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import postgresjs from 'postgres';
 import { Pool as CisternPgPool, pg as pgDriver } from '../src/drivers/pg/index.js';
+import { postgres } from '../src/drivers/postgres/index.js';
 import { createPool } from '../src/index.js';
 import { PG_URL, reachable } from '../test/support/servers.js';
 import { freeListUse } from './lib/free-list.js';
 import { loadBench, type OpenedSubject } from './lib/load-bench.js';
-import { readyPostgresPool } from './lib/postgres-pool.js';
+import { cisternConnectionsFreeList, postgresJsFreeList, type Tagged } from './lib/postgres-free-lists.js';
+import { readyPool } from './lib/ready-pool.js';
 import { round } from './lib/stats.js';
 import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
@@ -85,7 +87,6 @@ interface Subject {
 const POSTGRES_JS_FLOOR = 'postgres.js free list (floor)';
 const PG_FLOOR = 'pg.Client free list (floor)';
 
-type Tagged = (strings: TemplateStringsArray) => PromiseLike<unknown>;
 /** The tagged-template forms, so postgres.js caches the statements as it would in an application. */
 const tagged = (sql: Tagged, name: QueryName): PromiseLike<unknown> =>
   name === 'select1' ? sql`select 1` : sql`select generate_series(1, 100) as n`;
@@ -94,15 +95,8 @@ const subjects: Subject[] = [
   {
     name: POSTGRES_JS_FLOOR,
     async open() {
-      const instances = Array.from({ length: CONNECTIONS }, () =>
-        postgresjs(PG_URL, { max: 1, onnotice: () => {} }),
-      );
-      await Promise.all(instances.map((sql) => sql`select 1`));
-      const use = freeListUse(instances);
-      return {
-        query: (name) => use((sql) => tagged(sql as unknown as Tagged, name)),
-        close: async () => void (await Promise.all(instances.map((sql) => sql.end()))),
-      };
+      const list = await postgresJsFreeList(PG_URL, CONNECTIONS);
+      return { query: (name) => list.use((sql) => tagged(sql, name)), close: list.close };
     },
   },
   {
@@ -132,7 +126,7 @@ const subjects: Subject[] = [
     name: 'cistern+postgres.js',
     floor: POSTGRES_JS_FLOOR,
     async open() {
-      const pool = await readyPostgresPool(PG_URL, CONNECTIONS);
+      const pool = await readyPool(postgres(PG_URL), CONNECTIONS);
       return {
         query: (name) => pool.use((c) => tagged(c.sql as unknown as Tagged, name)),
         close: () => pool.close(),
@@ -143,16 +137,8 @@ const subjects: Subject[] = [
     name: 'cistern+postgres.js connections, free list',
     floor: POSTGRES_JS_FLOOR,
     async open() {
-      const pool = await readyPostgresPool(PG_URL, CONNECTIONS);
-      const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.acquire()));
-      const use = freeListUse(conns.map((c) => c.sql as unknown as Tagged));
-      return {
-        query: (name) => use((sql) => tagged(sql, name)),
-        close: async () => {
-          for (const c of conns) pool.release(c);
-          await pool.close();
-        },
-      };
+      const list = await cisternConnectionsFreeList(PG_URL, CONNECTIONS);
+      return { query: (name) => list.use((sql) => tagged(sql, name)), close: list.close };
     },
   },
   {

@@ -40,8 +40,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mariadb } from '../src/drivers/mariadb/index.js';
 import { postgres } from '../src/drivers/postgres/index.js';
-import { createPool } from '../src/index.js';
 import { MARIADB_URL } from '../test/support/servers.js';
+import { readyPool } from './lib/ready-pool.js';
 
 const URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 type Mode = 'use' | 'acquire' | 'mariadb-use';
@@ -50,19 +50,12 @@ async function child(mode: Mode, callers: number, queries: number): Promise<void
   for (let i = 1; i <= 5; i++) {
     if (mode === 'mariadb-use') {
       // one MariaDB pool as the bench opens it
-      const pool = createPool(mariadb(MARIADB_URL), {
-        size: 10,
-        maxOverflow: 0,
-        minIdle: 10,
-        telemetry: false,
-      });
-      await pool.ready();
+      const pool = await readyPool(mariadb(MARIADB_URL), 10);
       await drive(callers, queries, () => pool.use((c) => c.query('SELECT 1')));
       await pool.close();
       continue;
     }
-    const pool = createPool(postgres(URL), { size: 10, maxOverflow: 0, minIdle: 10, telemetry: false });
-    await pool.ready();
+    const pool = await readyPool(postgres(URL), 10);
     const one =
       mode === 'use'
         ? () => pool.use((c) => c.sql`select 1`)
