@@ -11,7 +11,8 @@
 #   subjects: bare driver driver-loan acquire use (default: all)
 #   env QUERIES (default 5000), WARMUP (default 10000), CALLERS (default "64 10"),
 #   SQL (default "select1 rows100"), JOBS (default 2), NODE (default node),
-#   NODE_FLAGS (default: the flags below),
+#   NODE_FLAGS (default: the flags below), PRIOR (default 0; PRIOR=4: the fifth pool of a
+#   process, see bench/mariadb-instructions.ts),
 #   KEEP=dir: keep the callgrind files there, cg.<subject>.<callers>.<sql>.<N>-01
 #   the main thread's; PROF=1: node runs with --perf-basic-prof, so that
 #   bench/callgrind-diff.ts can name the JIT code in them (function-level costs per
@@ -46,10 +47,12 @@ bg() {
   done
   echo "$sum"
 }
-printf '%-12s %7s %-8s %12s %10s\n' subject callers sql 'Ir/query' 'bg/query'
+# steady: without V8's optimizing compiles and the start-up hash seed (instr_jit); raw: all
+printf '%-12s %7s %-8s %12s %12s %10s\n' subject callers sql 'steady/query' 'raw/query' 'bg/query'
 for q in $sql_list; do for c in $callers_list; do for s in $subjects; do
   base=$out/cg.$s.$c.$q
   main=$(( ($(ir "$base.$queries-01") - $(ir "$base.0-01")) / queries ))
+  jit=$(( ($(instr_jit "$base.$queries-01") - $(instr_jit "$base.0-01")) / queries ))
   back=$(( ($(bg "$base.$queries") - $(bg "$base.0")) / queries ))
-  printf '%-12s %7s %-8s %12s %10s\n' "$s" "$c" "$q" "$main" "$back"
+  printf '%-12s %7s %-8s %12s %12s %10s\n' "$s" "$c" "$q" "$((main - jit))" "$main" "$back"
 done; done; done

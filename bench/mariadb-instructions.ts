@@ -20,6 +20,10 @@
  * The pools are the bench's: size 10, no overflow, minIdle 10, telemetry off, the
  * other options at their defaults (prePing with its window, resetOnReturn).
  *
+ * env PRIOR=k: first open k instances of the same subject, one after another, each
+ * loaded with WARMUP queries and closed, then the measured one (PRIOR=4: a process's
+ * fifth pool, or fifth bare free list); the same in both runs of a pair, so they cancel.
+ *
  * Usage: node --expose-gc --import tsx bench/mariadb-instructions.ts <subject> <N> [WARMUP] [CALLERS] [select1|rows100]
  */
 import * as connector from 'mariadb';
@@ -43,6 +47,7 @@ const n = Number(process.argv[3]);
 const warmup = Number(process.argv[4] ?? 2000);
 const callers = Number(process.argv[5] ?? 64);
 const queryName = (process.argv[6] ?? 'select1') as keyof typeof QUERIES;
+const prior = Number(process.env.PRIOR ?? 0);
 if (
   !SUBJECTS.includes(subject) ||
   !Number.isInteger(n) ||
@@ -51,10 +56,13 @@ if (
   warmup < 0 ||
   !Number.isInteger(callers) ||
   callers < 1 ||
-  !(queryName in QUERIES)
+  !(queryName in QUERIES) ||
+  !Number.isInteger(prior) ||
+  prior < 0
 ) {
   console.error(
-    `usage: mariadb-instructions.ts <${SUBJECTS.join('|')}> <queries, an integer >= 0> [warmup] [callers] [${Object.keys(QUERIES).join('|')}]`,
+    `usage: [PRIOR=k] mariadb-instructions.ts <${SUBJECTS.join('|')}> <queries, an integer >= 0> [warmup] [callers] [${Object.keys(QUERIES).join('|')}]` +
+      ` (PRIOR: an integer >= 0, got ${JSON.stringify(process.env.PRIOR)})`,
   );
   process.exit(2);
 }
@@ -143,13 +151,21 @@ async function run(opened: Opened, count: number): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(callers, Math.max(count, 1)) }, caller));
 }
 
+const open = (): Promise<Opened> =>
+  subject === 'bare'
+    ? openBare()
+    : subject === 'driver' || subject === 'driver-loan'
+      ? openDriver(subject === 'driver-loan')
+      : openPool(subject);
+
 async function main(): Promise<void> {
-  const opened =
-    subject === 'bare'
-      ? await openBare()
-      : subject === 'driver' || subject === 'driver-loan'
-        ? await openDriver(subject === 'driver-loan')
-        : await openPool(subject);
+  // PRIOR earlier instances first (a service's fifth pool): the same in both runs of a pair
+  for (let i = 0; i < prior; i++) {
+    const earlier = await open();
+    await run(earlier, warmup);
+    await earlier.close();
+  }
+  const opened = await open();
   // One unbroken run of WARMUP + N queries: callers that stop and start again between a
   // warm-up and a measured phase change the pool's path at the boundary (idle connections
   // taken at once instead of through the queue), and V8 then deoptimizes and recompiles

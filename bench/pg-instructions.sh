@@ -9,10 +9,20 @@
 # twin as under Vitest) so tsx's start-up stays out of the counts.
 # A line also shows the pool's pings while measuring (a round trip the floor never
 # makes; under callgrind connections idle ~50x longer, see the .ts).
+# Two figures per line: `steady` leaves out what V8's optimizing compiler and the start-up
+# hash seed spent in each run (instr_jit in bench/lib/instructions.sh), `raw` is all of
+# it. A function that gets hot late is compiled inside the N run only: on 2026-12-08 that
+# was up to 5,800 instructions a query of `raw` for `use` (setImmediate, postgres.js's
+# `answered`, two getters), so compare subjects by `steady`; a deopt loop would still show
+# in it (its deopts and re-entries into unoptimized code are not left out), only the
+# compiles are.
 #
 # Usage: bash bench/pg-instructions.sh [subjects...]       (default: free drv acq use)
 #   env CALLERS (default "64 10"), QUERIES (default 6000), WARMUP (default 10000),
 #   QUERY (select1 | rows100, default select1), JOBS (parallel valgrinds, default 2),
+#   PRIOR (default 0: the number of earlier instances of the same subject each run opens,
+#   loads with WARMUP queries and closes before the measured one; PRIOR=4 measures a
+#   process's fifth pool, or fifth free list),
 #   NODE (node binary, default node), NODE_FLAGS (default: bench/lib/instructions.sh's
 #   INSTR_NODE_FLAGS, --single-threaded, no memory reducer, fixed heap sizes), PG_URL,
 #   ENTRY=acquire-release-instructions (the in-memory acquire-release microbench instead:
@@ -52,13 +62,17 @@ if [ -n "${PERF_MAP:-}" ]; then
 fi
 # the main thread's file is the one callgrind numbers -01
 ir() { grep -m1 '^summary:' "$out/cg.$1-01" | cut -d' ' -f2; }
+printf '%-7s %4s %-8s %9s %9s  %s\n' subject callers '' 'steady' 'raw' '(steady: raw without JIT compiles and the start-up hash seed, instr_jit)'
 for c in $callers; do
   for s in $subjects; do
     a=$(ir "$s.$c.0")
     b=$(ir "$s.$c.$queries")
+    ja=$(instr_jit "$out/cg.$s.$c.0-01")
+    jb=$(instr_jit "$out/cg.$s.$c.$queries-01")
     # divided by the count the run reports (acquire-release: per caller x callers)
     n=$(sed -n 's/^.*: \([0-9]*\) queries.*$/\1/p' "$out/out.$s.$c.$queries")
-    printf '%-7s %4s callers  %7s instructions/query  (%s)\n' "$s" "$c" "$(( (b - a) / n ))" \
-      "$(sed -n 's/^.*: \([0-9]* queries, pings=[0-9]*\).*$/\1/p' "$out/out.$s.$c.$queries")"
+    printf '%-7s %4s callers  %9s %9s  instructions/query  (%s)\n' "$s" "$c" \
+      "$(( (b - jb - a + ja) / n ))" "$(( (b - a) / n ))" \
+      "$(sed -n 's/^.*: \([0-9]* queries, pings=[0-9]*\(, prior=[0-9]*\)*\).*$/\1/p' "$out/out.$s.$c.$queries")"
   done
 done

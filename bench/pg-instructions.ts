@@ -27,8 +27,13 @@
  *
  * Query: `select1` (`select 1`) or `rows100` (`select generate_series(1, 100) as n`).
  *
+ * env PRIOR=k: first open k instances of the same subject, one after another, each
+ * loaded with WARMUP queries and closed, then the measured one (PRIOR=4: a process's
+ * fifth pool, as a service that recreates its pool, or the fifth free list for the floor).
+ * The k earlier instances are the same in both runs of a pair, so they cancel.
+ *
  * Usage: node --expose-gc --import tsx bench/pg-instructions.ts <subject> <callers> <N> [WARMUP=3000] [select1|rows100]
- *   env PG_URL (default postgres://postgres@127.0.0.1:5432/test)
+ *   env PG_URL (default postgres://postgres@127.0.0.1:5432/test), PRIOR (default 0)
  */
 import postgresjs from 'postgres';
 import { type PgConnection, postgres, type Sql } from '../src/drivers/postgres/index.js';
@@ -46,6 +51,7 @@ const callers = Number(process.argv[3]);
 const n = Number(process.argv[4]);
 const warmup = Number(process.argv[5] ?? 3000);
 const queryName = process.argv[6] ?? 'select1';
+const prior = Number(process.env.PRIOR ?? 0);
 if (
   !SUBJECTS.includes(subject) ||
   !Number.isInteger(callers) ||
@@ -54,10 +60,13 @@ if (
   n < 0 ||
   !Number.isInteger(warmup) ||
   warmup < 0 ||
-  (queryName !== 'select1' && queryName !== 'rows100')
+  (queryName !== 'select1' && queryName !== 'rows100') ||
+  !Number.isInteger(prior) ||
+  prior < 0
 ) {
   console.error(
-    `usage: pg-instructions.ts <${SUBJECTS.join('|')}> <callers >= 1> <queries >= 0> [warmup queries] [select1|rows100]`,
+    `usage: [PRIOR=k] pg-instructions.ts <${SUBJECTS.join('|')}> <callers >= 1> <queries >= 0> [warmup queries] [select1|rows100]` +
+      ` (PRIOR: an integer >= 0, got ${JSON.stringify(process.env.PRIOR)})`,
   );
   process.exit(2);
 }
@@ -185,13 +194,20 @@ async function openPool(kind: 'acq' | 'use'): Promise<Subject> {
   return { query, pings: () => pings, close: () => pool.close() };
 }
 
+const open = (): Promise<Subject> =>
+  subject === 'free' ? openFree() : subject === 'drv' ? openDriverFree() : openPool(subject);
+
 async function main(): Promise<void> {
-  const s =
-    subject === 'free'
-      ? await openFree()
-      : subject === 'drv'
-        ? await openDriverFree()
-        : await openPool(subject);
+  // PRIOR earlier instances of the same subject, each opened, run for `warmup` queries and
+  // closed before the measured one (a service's fifth pool): the same in both runs of a
+  // pair, so their instructions cancel, and what remains is what a query costs in the
+  // PRIOR+1-th instance of the process
+  for (let i = 0; i < prior; i++) {
+    const earlier = await open();
+    await load(warmup, earlier.query);
+    await earlier.close();
+  }
+  const s = await open();
   // one unbroken loop of warm-up + N (as in mariadb-instructions.ts): callers that stopped
   // after the warm-up and started again made V8 recompile the path inside the measured
   // window of one run and not the other
@@ -199,7 +215,7 @@ async function main(): Promise<void> {
   await load(warmup + n, s.query);
   const cpu = process.cpuUsage(cpu0);
   console.log(
-    `${subject} ${callers} callers ${queryName}: ${n} queries, pings=${s.pings()}` +
+    `${subject} ${callers} callers ${queryName}: ${n} queries, pings=${s.pings()}, prior=${prior}` +
       `, ${((cpu.user + cpu.system) / (warmup + n)).toFixed(2)} µs CPU/query over warm-up + N`,
   );
   await s.close();

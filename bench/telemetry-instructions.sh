@@ -30,5 +30,6 @@ for s in $subjects; do
   # the main thread only (-01): V8's compiler and GC threads land in one run or the other
   a=$(grep -m1 '^summary:' "$out/cg.$s.0-01" | cut -d' ' -f2)
   b=$(grep -m1 '^summary:' "$out/cg.$s.$queries-01" | cut -d' ' -f2)
-  echo "$s $(( (b - a) / queries )) instructions/query"
+  jit=$(( $(instr_jit "$out/cg.$s.$queries-01") - $(instr_jit "$out/cg.$s.0-01") ))
+  echo "$s $(( (b - a - jit) / queries )) instructions/query steady ($(( (b - a) / queries )) raw; steady: without JIT compiles and the start-up hash seed, instr_jit)"
 done

@@ -12,6 +12,14 @@
 #   constants stay foldable, as under tsx and in the built package; src/load-telemetry.ts
 #   swapped for its static twin as under Vitest) into $out/js, and $out/instr.mjs imports
 #   bench/ENTRY, so tsx's start-up stays out of the counts.
+# instr_jit FILE: instructions of callgrind FILE that are not a query's steady cost: V8's
+#   optimizing compiler (Runtime_CompileOptimized*, inclusive; on the main thread under
+#   --single-threaded) and the start-up hash seed (HashSeed::InitializeRoots, a search for
+#   random primes: 8-15M instructions, different in every process). Both moved the
+#   N-run minus 0-run difference by up to 4,400 instructions a query (2026-12-08, 10
+#   callers, 6,000 queries: rarely called functions such as setImmediate and postgres.js's
+#   `answered` got hot and were compiled in the N run only). The harnesses print the
+#   figure with these taken out beside the raw one.
 
 INSTR_NODE_FLAGS='--single-threaded --no-memory-reducer --initial-old-space-size=1024 --min-semi-space-size=16 --max-semi-space-size=16'
 
@@ -54,4 +62,9 @@ writeFileSync('$out/js/src/load-telemetry.js',
 writeFileSync('$out/instr.mjs', "import './js/bench/$1.js';\\n");
 JS
   node "$out/build.mjs"
+}
+
+instr_jit() {
+  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+    awk '/Runtime_CompileOptimized|HashSeed::InitializeRoots/ { gsub(",", "", $1); s += $1 } END { printf "%d\n", s }'
 }
