@@ -8,20 +8,25 @@
  * For each target — an in-memory resource (always; the core alone), PostgreSQL via
  * postgres.js and MariaDB (when reachable) — in one process: 5 cistern pools in turn
  * (each new, size 10, telemetry off, 64 callers running `pool.use(...)`, then closed),
- * each right after a run of the bare free list over the same driver objects (the floor,
- * new driver objects each time), and the floor once more after the last pool. Rows:
- * ops/s, CPU µs per call, `vsFirstPool` (this pool's speed relative to the first pool:
- * 1.0 means no slowdown), `cpuVsFirstPool` (the first pool's CPU per call over this
- * one's: > 1 cheaper), `vsFloor` and `cpuVsFloor` (the same against the floor run right
- * before this pool, seconds earlier: the pace of a shared machine drifts, so a pool is
- * compared with a floor measured next to it, not with one a minute away).
- * Each step: a full GC right after opening, then a warm-up under load (3 s; --quick
- * 0.2 s), then the measurement (4 s; --quick 1 s). The warm-up is long because the first
- * pool of a process is also the first run of cistern's code: measured second by second
- * (2026-12-07), the first MariaDB pool of a process ran at 27k and 30k queries/s in its
- * first two seconds and 52-54k in the next three (the floor before it: 44-56k). With 0.5 s
- * and 1.5 s of warm-up the first pool read 0.80 and 0.71 of the floor, the later ones
- * 0.86-1.11: the JIT's one-time cost, not a cost per pool.
+ * each beside a new bare free list over the same kind of driver objects (the floor): both
+ * opened, a full GC, each warmed under load (3 s; --quick 0.2 s), then measured in 8
+ * alternating windows of 500 ms each (--quick 4 of 250 ms; the order reversed every
+ * other round), then both closed. Rows: ops/s, CPU µs per call and p99 (medians over the
+ * windows); for a pool, `vsFloor` and `cpuVsFloor` (the median over the rounds of its
+ * throughput over the floor's in the same round, and of the floor's CPU per call over
+ * its own: > 1 cheaper), and `vsFirstPool` / `cpuVsFirstPool` (its `vsFloor` /
+ * `cpuVsFloor` over the first pool's: 1.0 means the fifth pool stands against its floor
+ * as the first did). Until 2026-12-08 each pool ran after a floor run of its own (4 s each,
+ * seconds apart): the floors of one run then moved by up to 50 % (24,700 to 37,900
+ * queries/s within two minutes), and so did the ratios (PostgreSQL pools 0.82-1.19 of
+ * their floors in one run); windows under a second apart cancel most of that drift.
+ * The warm-up is long because the first pool of a process is also the first run of
+ * cistern's code: measured second by second (2026-12-07), the first MariaDB pool of a
+ * process ran at 27k and 30k queries/s in its first two seconds and 52-54k in the next
+ * three (the floor before it: 44-56k): the JIT's one-time cost, not a cost per pool.
+ * The deterministic companion: `PRIOR=4 bash bench/pg-instructions.sh free use` and
+ * `bench/mariadb-instructions.sh` (bench/README.md), instructions per query of a process's
+ * fifth pool.
  */
 import * as mariadbConnector from 'mariadb';
 import { mariadb } from '../src/drivers/mariadb/index.js';
@@ -34,19 +39,24 @@ import { getGc } from './lib/gc.js';
 import { mariadbConnection } from './lib/mariadb-url.js';
 import { postgresJsFreeList } from './lib/postgres-free-lists.js';
 import { readyPool } from './lib/ready-pool.js';
-import { round } from './lib/stats.js';
-import type { BenchContext, BenchResult, BenchScenario, SubjectRole } from './lib/types.js';
+import { median, round } from './lib/stats.js';
+import type { BenchContext, BenchResult, BenchScenario } from './lib/types.js';
 
 const CALLERS = 64;
 const CONNECTIONS = 10;
 const POOLS = 5;
 
+interface Opened {
+  call(): PromiseLike<unknown>;
+  close(): Promise<void>;
+}
+
 interface Target {
   table: string;
   /** The floor: a bare free list over CONNECTIONS driver objects; returns one call and a close. */
-  floor(): Promise<{ call(): PromiseLike<unknown>; close(): Promise<void> }>;
+  floor(): Promise<Opened>;
   /** A new cistern pool; returns one call and a close. */
-  pool(): Promise<{ call(): PromiseLike<unknown>; close(): Promise<void> }>;
+  pool(): Promise<Opened>;
 }
 
 interface Resource {
@@ -104,100 +114,133 @@ const maria: Target = {
   },
 };
 
-async function step(
-  open: () => Promise<{ call(): PromiseLike<unknown>; close(): Promise<void> }>,
-  durationMs: number,
-  warmMs: number,
+/** One window of `ms` of load on `opened`: its throughput, CPU per call and p99. */
+async function window(
+  opened: Opened,
+  ms: number,
   describe: string,
 ): Promise<{ opsPerSec: number; cpuUsPerOp: number; p99Ms: number }> {
-  const opened = await open();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const s = await closedLoop(CALLERS, ms, () => opened.call(), describe);
+  const cpu = process.cpuUsage(cpu0);
+  const ops = (s.opsPerSec * (performance.now() - t0)) / 1000;
+  return { opsPerSec: s.opsPerSec, cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, ops), p99Ms: s.p99Ms };
+}
+
+interface PairedRun {
+  floor: { opsPerSec: number; cpuUsPerOp: number; p99Ms: number };
+  pool: { opsPerSec: number; cpuUsPerOp: number; p99Ms: number };
+  /** Median over the rounds of the pool's throughput over the floor's in the same round. */
+  vsFloor: number;
+  /** The same for CPU per call, floor's over the pool's (> 1: the pool is cheaper). */
+  cpuVsFloor: number;
+}
+
+/**
+ * Pool `i` and a new floor beside it: both opened, a full GC, each warmed under load, then
+ * measured in `rounds` alternating windows of `windowMs` (the order reversed every other
+ * round), then both closed. Two windows of a pair are under a second apart, so the
+ * machine's drift, which moved the floor by 30-50 % between runs a minute apart
+ * (2026-12-07/08), mostly cancels in the paired ratio.
+ */
+async function pairedRun(
+  t: Target,
+  i: number,
+  windowMs: number,
+  rounds: number,
+  warmMs: number,
+): Promise<PairedRun> {
+  const floor = await t.floor();
   try {
-    // as in bench/lib/load-bench.ts: the full GC right after opening, then the warm-up under
-    // load, then the measurement (not a GC between the two)
-    getGc()();
-    await closedLoop(CALLERS, warmMs, () => opened.call(), describe);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const s = await closedLoop(CALLERS, durationMs, () => opened.call(), describe);
-    const cpu = process.cpuUsage(cpu0);
-    const ops = (s.opsPerSec * (performance.now() - t0)) / 1000;
-    return { opsPerSec: s.opsPerSec, cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, ops), p99Ms: s.p99Ms };
+    const pool = await t.pool();
+    try {
+      // as in bench/lib/load-bench.ts: the full GC right after opening, then the warm-up
+      // under load, then the measurement (not a GC between the two)
+      getGc()();
+      await closedLoop(CALLERS, warmMs, () => floor.call(), `${t.table} floor ${i} warm-up`);
+      await closedLoop(CALLERS, warmMs, () => pool.call(), `${t.table} pool ${i} warm-up`);
+      const f: { opsPerSec: number; cpuUsPerOp: number; p99Ms: number }[] = [];
+      const p: typeof f = [];
+      for (let r = 0; r < rounds; r++) {
+        if (r % 2 === 0) {
+          f.push(await window(floor, windowMs, `${t.table} floor ${i}`));
+          p.push(await window(pool, windowMs, `${t.table} pool ${i}`));
+        } else {
+          p.push(await window(pool, windowMs, `${t.table} pool ${i}`));
+          f.push(await window(floor, windowMs, `${t.table} floor ${i}`));
+        }
+      }
+      const summary = (xs: typeof f) => ({
+        opsPerSec: median(xs.map((x) => x.opsPerSec)),
+        cpuUsPerOp: median(xs.map((x) => x.cpuUsPerOp)),
+        p99Ms: median(xs.map((x) => x.p99Ms)),
+      });
+      return {
+        floor: summary(f),
+        pool: summary(p),
+        vsFloor: median(p.map((x, k) => x.opsPerSec / f[k]!.opsPerSec)),
+        cpuVsFloor: median(p.map((x, k) => f[k]!.cpuUsPerOp / x.cpuUsPerOp)),
+      };
+    } finally {
+      await pool.close();
+    }
   } finally {
-    await opened.close();
+    await floor.close();
   }
 }
 
+/** Measured windows per subject and pool: ROUNDS of WINDOW ms (4 s; --quick 1 s). */
+const timing = (quick: boolean) =>
+  quick ? { windowMs: 250, rounds: 4, warmMs: 200 } : { windowMs: 500, rounds: 8, warmMs: 3000 };
+
 async function runTarget(t: Target, ctx: BenchContext): Promise<BenchResult[]> {
-  const durationMs = ctx.quick ? 1000 : 4000;
-  const warmMs = ctx.quick ? 200 : 3000;
-  const rows: {
-    subject: string;
-    role: SubjectRole;
-    /** The floor run right before this pool (pools only). */
-    floor?: string;
-    opsPerSec: number;
-    cpuUsPerOp: number;
-    p99Ms: number;
-  }[] = [];
-  const floorRun = async (subject: string): Promise<void> => {
-    rows.push({
-      subject,
-      role: 'floor',
-      ...(await step(() => t.floor(), durationMs, warmMs, `${t.table} ${subject}`)),
-    });
-  };
+  const { windowMs, rounds, warmMs } = timing(ctx.quick);
+  const runs: PairedRun[] = [];
   for (let i = 1; i <= POOLS; i++) {
-    // the floor again right before every pool: each pool is compared with a floor measured
-    // seconds before it, not with one measured a minute earlier or later (the machine's pace
-    // moved by up to 50 % within one run, 2026-12-07)
-    const floor = `bare free list (floor), before pool ${i}`;
-    ctx.progress(`${t.table}: floor before pool ${i}`);
-    await floorRun(floor);
-    ctx.progress(`${t.table}: pool ${i} of ${POOLS}`);
-    rows.push({
+    ctx.progress(`${t.table}: pool ${i} of ${POOLS} beside a new floor`);
+    runs.push(await pairedRun(t, i, windowMs, rounds, warmMs));
+  }
+  const first = runs[0]!;
+  const results: BenchResult[] = [];
+  runs.forEach((run, k) => {
+    const i = k + 1;
+    const floorName = `bare free list (floor), beside pool ${i}`;
+    const base = { scenario: t.table, params: { callers: CALLERS, connections: CONNECTIONS }, unit: 'ops/s' };
+    results.push({
+      ...base,
+      subject: floorName,
+      role: 'floor',
+      value: round(run.floor.opsPerSec),
+      extra: { cpuUsPerOp: round(run.floor.cpuUsPerOp), p99Ms: round(run.floor.p99Ms) },
+    });
+    results.push({
+      ...base,
       subject: i === 1 ? 'cistern pool 1 (first in the process)' : `cistern pool ${i}`,
       role: 'cistern',
-      floor,
-      ...(await step(() => t.pool(), durationMs, warmMs, `${t.table} pool ${i}`)),
-    });
-  }
-  ctx.progress(`${t.table}: floor, after the pools`);
-  await floorRun('bare free list (floor), after the pools');
-  const first = rows[1];
-  return rows.map((r) => {
-    const floor = r.floor === undefined ? undefined : rows.find((x) => x.subject === r.floor);
-    return {
-      scenario: t.table,
-      subject: r.subject,
-      role: r.role,
-      ...(r.floor !== undefined ? { floor: r.floor } : {}),
-      params: { callers: CALLERS, connections: CONNECTIONS },
-      value: round(r.opsPerSec),
-      unit: 'ops/s',
+      floor: floorName,
+      value: round(run.pool.opsPerSec),
       extra: {
-        cpuUsPerOp: round(r.cpuUsPerOp),
-        p99Ms: round(r.p99Ms),
-        ...(r.role === 'cistern'
-          ? {
-              vsFirstPool: round(r.opsPerSec / first.opsPerSec),
-              cpuVsFirstPool: round(first.cpuUsPerOp / r.cpuUsPerOp),
-              ...(floor !== undefined
-                ? {
-                    vsFloor: round(r.opsPerSec / floor.opsPerSec),
-                    cpuVsFloor: round(floor.cpuUsPerOp / r.cpuUsPerOp),
-                  }
-                : {}),
-            }
-          : {}),
+        cpuUsPerOp: round(run.pool.cpuUsPerOp),
+        p99Ms: round(run.pool.p99Ms),
+        // against the first pool through the floors: pool i's standing against its floor over
+        // pool 1's against its own (a raw comparison a minute apart would measure the machine)
+        vsFirstPool: round(run.vsFloor / first.vsFloor),
+        cpuVsFirstPool: round(run.cpuVsFloor / first.cpuVsFloor),
+        vsFloor: round(run.vsFloor),
+        cpuVsFloor: round(run.cpuVsFloor),
       },
-    };
+    });
   });
+  return results;
 }
 
 const scenario: BenchScenario = {
   name: 'multi-pool',
   estimateMs: (quick) => {
-    const perTarget = (2 * POOLS + 1) * ((quick ? 1200 : 7000) + 300);
+    const { windowMs, rounds, warmMs } = timing(quick);
+    // per pool: two warm-ups, 2 x rounds windows, ~600 ms to open and close both
+    const perTarget = POOLS * (2 * warmMs + 2 * rounds * windowMs + 600);
     return perTarget * 3;
   },
   async run(ctx) {
