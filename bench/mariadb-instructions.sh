@@ -51,8 +51,7 @@ bg() {
 printf '%-12s %7s %-8s %12s %12s %10s\n' subject callers sql 'steady/query' 'raw/query' 'bg/query'
 for q in $sql_list; do for c in $callers_list; do for s in $subjects; do
   base=$out/cg.$s.$c.$q
-  main=$(( ($(ir "$base.$queries-01") - $(ir "$base.0-01")) / queries ))
-  jit=$(( ($(instr_jit "$base.$queries-01") - $(instr_jit "$base.0-01")) / queries ))
+  read -r steady raw < <(instr_per_query "$base.0-01" "$base.$queries-01" "$queries")
   back=$(( ($(bg "$base.$queries") - $(bg "$base.0")) / queries ))
-  printf '%-12s %7s %-8s %12s %12s %10s\n' "$s" "$c" "$q" "$((main - jit))" "$main" "$back"
+  printf '%-12s %7s %-8s %12s %12s %10s\n' "$s" "$c" "$q" "$steady" "$raw" "$back"
 done; done; done

@@ -33,7 +33,7 @@ import { mariadb } from '../src/drivers/mariadb/index.js';
 import { postgres } from '../src/drivers/postgres/index.js';
 import { type Driver, fromFactory } from '../src/index.js';
 import { MARIADB_URL, PG_URL, reachable } from '../test/support/servers.js';
-import { closedLoop } from './lib/closed-loop.js';
+import { alternatingWindows, closedLoop, type LoadSample } from './lib/closed-loop.js';
 import { freeListUse } from './lib/free-list.js';
 import { getGc } from './lib/gc.js';
 import { mariadbConnection } from './lib/mariadb-url.js';
@@ -114,23 +114,9 @@ const maria: Target = {
   },
 };
 
-/** One window of `ms` of load on `opened`: its throughput, CPU per call and p99. */
-async function window(
-  opened: Opened,
-  ms: number,
-  describe: string,
-): Promise<{ opsPerSec: number; cpuUsPerOp: number; p99Ms: number }> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const s = await closedLoop(CALLERS, ms, () => opened.call(), describe);
-  const cpu = process.cpuUsage(cpu0);
-  const ops = (s.opsPerSec * (performance.now() - t0)) / 1000;
-  return { opsPerSec: s.opsPerSec, cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, ops), p99Ms: s.p99Ms };
-}
-
 interface PairedRun {
-  floor: { opsPerSec: number; cpuUsPerOp: number; p99Ms: number };
-  pool: { opsPerSec: number; cpuUsPerOp: number; p99Ms: number };
+  floor: Omit<LoadSample, 'p50Ms'>;
+  pool: Omit<LoadSample, 'p50Ms'>;
   /** Median over the rounds of the pool's throughput over the floor's in the same round. */
   vsFloor: number;
   /** The same for CPU per call, floor's over the pool's (> 1: the pool is cheaper). */
@@ -160,18 +146,14 @@ async function pairedRun(
       getGc()();
       await closedLoop(CALLERS, warmMs, () => floor.call(), `${t.table} floor ${i} warm-up`);
       await closedLoop(CALLERS, warmMs, () => pool.call(), `${t.table} pool ${i} warm-up`);
-      const f: { opsPerSec: number; cpuUsPerOp: number; p99Ms: number }[] = [];
-      const p: typeof f = [];
-      for (let r = 0; r < rounds; r++) {
-        if (r % 2 === 0) {
-          f.push(await window(floor, windowMs, `${t.table} floor ${i}`));
-          p.push(await window(pool, windowMs, `${t.table} pool ${i}`));
-        } else {
-          p.push(await window(pool, windowMs, `${t.table} pool ${i}`));
-          f.push(await window(floor, windowMs, `${t.table} floor ${i}`));
-        }
-      }
-      const summary = (xs: typeof f) => ({
+      const { floor: f, pool: p } = await alternatingWindows(
+        { floor: () => floor.call(), pool: () => pool.call() },
+        CALLERS,
+        windowMs,
+        rounds,
+        `${t.table} pool ${i}: `,
+      );
+      const summary = (xs: LoadSample[]) => ({
         opsPerSec: median(xs.map((x) => x.opsPerSec)),
         cpuUsPerOp: median(xs.map((x) => x.cpuUsPerOp)),
         p99Ms: median(xs.map((x) => x.p99Ms)),

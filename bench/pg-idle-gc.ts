@@ -56,11 +56,8 @@ async function child(subject: Subject, idleGc: boolean, seconds: number): Promis
   // every caller has finished: nothing is in flight
   if (idleGc) getGc()();
   console.log(MARK);
-  const cpu0 = process.cpuUsage();
-  const { opsPerSec } = await closedLoop(CALLERS, seconds * 1000, opened.query, subject);
-  const cpu = process.cpuUsage(cpu0);
-  const n = opsPerSec * seconds;
-  console.log(JSON.stringify({ n, cpuUs: (cpu.user + cpu.system) / n }));
+  const { opsPerSec, cpuUsPerOp } = await closedLoop(CALLERS, seconds * 1000, opened.query, subject);
+  console.log(JSON.stringify({ n: opsPerSec * seconds, cpuUs: cpuUsPerOp }));
   await opened.close();
 }
 

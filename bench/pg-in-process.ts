@@ -49,7 +49,7 @@
  */
 import { postgres } from '../src/drivers/postgres/index.js';
 import { PG_URL, reachable } from '../test/support/servers.js';
-import { closedLoop } from './lib/closed-loop.js';
+import { alternatingWindows, closedLoop } from './lib/closed-loop.js';
 import { cisternConnectionsFreeList, postgresJsFreeList, type Tagged } from './lib/postgres-free-lists.js';
 import { readyPool } from './lib/ready-pool.js';
 
@@ -123,19 +123,14 @@ async function main(): Promise<void> {
     for (const n of names) opened[n] = await openers[n]!();
     for (const callers of callerCounts) {
       for (const n of names) await closedLoop(callers, WARM_MS, () => opened[n]!.call(), `${n} warm-up`);
-      const ops: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-      const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-      for (let r = 0; r < rounds; r++) {
-        for (const n of r % 2 === 0 ? names : [...names].reverse()) {
-          const c0 = process.cpuUsage();
-          const t0 = performance.now();
-          const sample = await closedLoop(callers, windowMs, () => opened[n]!.call(), n);
-          const used = process.cpuUsage(c0);
-          const count = (sample.opsPerSec * (performance.now() - t0)) / 1000;
-          ops[n]!.push(sample.opsPerSec);
-          cpu[n]!.push((used.user + used.system) / Math.max(1, count));
-        }
-      }
+      const samples = await alternatingWindows(
+        Object.fromEntries(names.map((n) => [n, () => opened[n]!.call()])),
+        callers,
+        windowMs,
+        rounds,
+      );
+      const ops = Object.fromEntries(names.map((n) => [n, samples[n]!.map((x) => x.opsPerSec)]));
+      const cpu = Object.fromEntries(names.map((n) => [n, samples[n]!.map((x) => x.cpuUsPerOp)]));
       const base = names[0]!;
       console.log(`\n${callers} callers (ratios against ${base}, paired per round: median [quartiles])`);
       for (const n of names) {

@@ -60,19 +60,14 @@ if [ -n "${PERF_MAP:-}" ]; then
     mv "/tmp/perf-$pid.map" "$out/map.$s.$c.$q"
   done; done; done
 fi
-# the main thread's file is the one callgrind numbers -01
-ir() { grep -m1 '^summary:' "$out/cg.$1-01" | cut -d' ' -f2; }
 printf '%-7s %4s %-8s %9s %9s  %s\n' subject callers '' 'steady' 'raw' '(steady: raw without JIT compiles and the start-up hash seed, instr_jit)'
 for c in $callers; do
   for s in $subjects; do
-    a=$(ir "$s.$c.0")
-    b=$(ir "$s.$c.$queries")
-    ja=$(instr_jit "$out/cg.$s.$c.0-01")
-    jb=$(instr_jit "$out/cg.$s.$c.$queries-01")
     # divided by the count the run reports (acquire-release: per caller x callers)
     n=$(sed -n 's/^.*: \([0-9]*\) queries.*$/\1/p' "$out/out.$s.$c.$queries")
-    printf '%-7s %4s callers  %9s %9s  instructions/query  (%s)\n' "$s" "$c" \
-      "$(( (b - jb - a + ja) / n ))" "$(( (b - a) / n ))" \
+    # the main thread's file is the one callgrind numbers -01
+    read -r steady raw < <(instr_per_query "$out/cg.$s.$c.0-01" "$out/cg.$s.$c.$queries-01" "$n")
+    printf '%-7s %4s callers  %9s %9s  instructions/query  (%s)\n' "$s" "$c" "$steady" "$raw" \
       "$(sed -n 's/^.*: \([0-9]* queries, pings=[0-9]*\(, prior=[0-9]*\)*\).*$/\1/p' "$out/out.$s.$c.$queries")"
   done
 done

@@ -28,8 +28,6 @@ for s in $subjects; do for q in 0 "$queries"; do echo "$s $q"; done; done |
     "valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$out/cg.\$0.\$1 '$node' --expose-gc ${NODE_FLAGS:-} '$out/instr.mjs' \$0 \$1 $warmup >/dev/null 2>$out/log.\$0.\$1 || { cat $out/log.\$0.\$1 >&2; exit 255; }"
 for s in $subjects; do
   # the main thread only (-01): V8's compiler and GC threads land in one run or the other
-  a=$(grep -m1 '^summary:' "$out/cg.$s.0-01" | cut -d' ' -f2)
-  b=$(grep -m1 '^summary:' "$out/cg.$s.$queries-01" | cut -d' ' -f2)
-  jit=$(( $(instr_jit "$out/cg.$s.$queries-01") - $(instr_jit "$out/cg.$s.0-01") ))
-  echo "$s $(( (b - a - jit) / queries )) instructions/query steady ($(( (b - a) / queries )) raw; steady: without JIT compiles and the start-up hash seed, instr_jit)"
+  read -r steady raw < <(instr_per_query "$out/cg.$s.0-01" "$out/cg.$s.$queries-01" "$queries")
+  echo "$s $steady instructions/query steady ($raw raw; steady: without JIT compiles and the start-up hash seed, instr_jit)"
 done

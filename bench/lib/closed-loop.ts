@@ -1,8 +1,10 @@
-/** One measurement of a closed-loop load: throughput and latency percentiles. */
+/** One measurement of a closed-loop load: throughput, latency percentiles and CPU. */
 export interface LoadSample {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** This process's CPU time (user + system) over the loop, per completed operation, in µs. */
+  cpuUsPerOp: number;
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -24,6 +26,7 @@ export async function closedLoop(
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   let failures = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const deadline = started + durationMs;
   const caller = async (index: number) => {
@@ -48,10 +51,36 @@ export async function closedLoop(
   };
   await Promise.all(Array.from({ length: callers }, (_, i) => caller(i)));
   const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
   const sorted = latencies.subarray(0, count).sort();
   return {
     opsPerSec: (count / elapsed) * 1000,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
+    cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, count),
   };
+}
+
+/**
+ * Several subjects measured in turns in one process: `rounds` rounds of one `windowMs`
+ * closed loop per subject, the order reversed every other round, so two windows of a
+ * pair are under a second apart and the machine's drift mostly cancels in their ratio.
+ * Returns each subject's samples, one per round, in round order (index r of two subjects
+ * is a pair). `label` prefixes the subject's name in a failure's message.
+ */
+export async function alternatingWindows(
+  subjects: Readonly<Record<string, () => PromiseLike<unknown>>>,
+  callers: number,
+  windowMs: number,
+  rounds: number,
+  label = '',
+): Promise<Record<string, LoadSample[]>> {
+  const names = Object.keys(subjects);
+  const samples: Record<string, LoadSample[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const n of r % 2 === 0 ? names : [...names].reverse()) {
+      samples[n]!.push(await closedLoop(callers, windowMs, subjects[n]!, `${label}${n}`));
+    }
+  }
+  return samples;
 }

@@ -20,6 +20,8 @@
 #   callers, 6,000 queries: rarely called functions such as setImmediate and postgres.js's
 #   `answered` got hot and were compiled in the N run only). The harnesses print the
 #   figure with these taken out beside the raw one.
+# instr_per_query FILE0 FILEN N: "steady raw", instructions per query between the main
+#   thread's callgrind files of the 0 run and the N run, without and with instr_jit's part.
 
 INSTR_NODE_FLAGS='--single-threaded --no-memory-reducer --initial-old-space-size=1024 --min-semi-space-size=16 --max-semi-space-size=16'
 
@@ -67,4 +69,11 @@ JS
 instr_jit() {
   callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
     awk '/Runtime_CompileOptimized|HashSeed::InitializeRoots/ { gsub(",", "", $1); s += $1 } END { printf "%d\n", s }'
+}
+
+instr_per_query() {
+  local a b
+  a=$(grep -m1 '^summary:' "$1" | cut -d' ' -f2)
+  b=$(grep -m1 '^summary:' "$2" | cut -d' ' -f2)
+  echo "$(( (b - $(instr_jit "$2") - a + $(instr_jit "$1")) / $3 )) $(( (b - a) / $3 ))"
 }

@@ -79,23 +79,19 @@ export function loadBench<Q>(spec: LoadBenchSpec<Q>): IsolatedBench {
         ctx.progress('warming up');
         await closedLoop(lc.callers, spec.warmMs(ctx.quick), (i) => opened.query(lc.query, i), describe);
         ctx.progress('measuring');
-        const cpu0 = process.cpuUsage();
-        const before = performance.now();
         const sample = await closedLoop(
           lc.callers,
           spec.durationMs(ctx.quick),
           (i) => opened.query(lc.query, i),
           describe,
         );
-        const cpu = process.cpuUsage(cpu0);
-        const ops = (sample.opsPerSec * (performance.now() - before)) / 1000;
         return {
           value: round(sample.opsPerSec),
           unit: 'ops/s',
           extra: {
             p50Ms: round(sample.p50Ms),
             p99Ms: round(sample.p99Ms),
-            cpuUsPerOp: round((cpu.user + cpu.system) / Math.max(1, ops)),
+            cpuUsPerOp: round(sample.cpuUsPerOp),
           },
         };
       } finally {
