@@ -126,6 +126,9 @@ export class SocketGate {
       this.#walked++;
       this.error = undefined;
       const socket = open(options, target.host, target.port, this.shared ? this.#onRead : undefined);
+      // a plain socket gets its last own property (`emit`) now, before Node reads its
+      // `_handle` again: Node's accessors then see it with one map from here on (see #watch)
+      if (this.#tls === undefined) this.#watch(socket);
       const where = describeTarget(options, target.host, target.port);
       socket.on('error', this.#onError);
       try {
@@ -165,11 +168,11 @@ export class SocketGate {
           host: (socket as { host?: unknown }).host,
           port: (socket as { port?: unknown }).port,
         });
+        this.#watch(main);
       }
       this.#status?.restart();
       this.socket = main;
       this.#where = where;
-      this.#watch(main);
       main.once('close', () => this.#onSocketClose(main));
       return main;
     }
@@ -203,6 +206,13 @@ export class SocketGate {
    * `emit` (cheaper than a second 'data' listener, which makes Node copy the
    * listener array on every chunk): feeds received bytes to the transaction status
    * and, while handshaking, keeps 'error' from postgres.js (see above).
+   *
+   * Installed on a plain socket right after `net.connect`, with the socket's other own
+   * properties (`open`), not after it connected: every own property added to a socket
+   * is a new map, and Node's `_handle` getter, shared by every read and write of every
+   * socket, had seen five maps of cistern's sockets (in `net.connect`, then each
+   * property added one by one), went megamorphic, and cost a query ~220 instructions in
+   * `writeOrBuffer` and more in `onStreamRead` (callgrind, `drv` against `free` at 10 callers).
    */
   #watch(socket: net.Socket): void {
     const emit = socket.emit as (this: net.Socket, event: string | symbol, ...args: unknown[]) => boolean;
