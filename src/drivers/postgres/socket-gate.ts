@@ -195,9 +195,8 @@ export class SocketGate {
 
   /** `onread` of a shared socket: the bytes go to the transaction status, then to postgres.js 4. */
   readonly #onRead = (n: number, buffer: Uint8Array): boolean => {
-    const chunk = (buffer as Buffer).subarray(0, n);
-    this.#status?.onData(chunk);
-    (this.socket as SharedSocket).ondata(chunk);
+    this.#status?.onRead(buffer, n);
+    (this.socket as SharedSocket).ondata((buffer as Buffer).subarray(0, n));
     return true;
   };
 
