@@ -13,8 +13,10 @@
  * be named wrongly or not at all ("jit?"); compare totals with the harness's figure.
  *
  * Usage: npx tsx bench/callgrind-diff.ts <cg.A-01> <cg.B-01> <queries> [--map-a perf.map] [--map-b perf.map]
- *          [--minus <cg.C-01> <cg.D-01> [--map-c ..] [--map-d ..]] [--top 60] [--callers NAME]
+ *          [--minus <cg.C-01> <cg.D-01> [--map-c ..] [--map-d ..]] [--top 60] [--callers NAME] [--event Ir]
  * Prints: instructions/query per function (self cost), largest first, and the total;
+ * with `--event`, another of the run's events instead of instructions (runs made with
+ * `VALGRIND_FLAGS='--cache-sim=yes --branch-sim=yes'`: I1mr, D1mr, Bcm, ... per query);
  * with `--callers NAME`, the inclusive cost of the calls into functions whose label starts
  * with NAME (e.g. `Builtins_StoreIC [`), by calling function.
  */
@@ -59,6 +61,8 @@ function lookup(map: PerfMap, address: number): string | undefined {
 
 /** Self cost by function name ("object:function"), JIT blocks named through `map`. */
 function selfCosts(path: string, map: PerfMap | undefined, callee?: string): Costs {
+  // the cost column of `event` (the run's `events:` line; trailing zero costs are left out)
+  let column = 1;
   // compressed names are shared by kind: ob/cob, fn/cfn, fl/fi/fe/cfi/cfl
   const obNames = new Map<string, string>();
   const fnNames = new Map<string, string>();
@@ -82,8 +86,7 @@ function selfCosts(path: string, map: PerfMap | undefined, callee?: string): Cos
     if (line === '') continue;
     const c = line.charCodeAt(0);
     if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42) {
-      const sp = line.lastIndexOf(' ');
-      const ir = Number(line.slice(sp + 1));
+      const ir = Number(line.split(' ')[column] ?? 0);
       if (skipNext) {
         skipNext = false;
         if (countCall && ir > 0) costs.set(key, (costs.get(key) ?? 0) + ir);
@@ -91,6 +94,12 @@ function selfCosts(path: string, map: PerfMap | undefined, callee?: string): Cos
         continue;
       }
       if (ir > 0 && callee === undefined) costs.set(key, (costs.get(key) ?? 0) + ir);
+      continue;
+    }
+    if (line.startsWith('events:')) {
+      const names = line.slice(7).trim().split(/\s+/);
+      column = names.indexOf(event) + 1;
+      if (column === 0) throw new Error(`${path} has no event ${event} (it has ${names.join(' ')})`);
       continue;
     }
     const eq = line.indexOf('=');
@@ -138,6 +147,8 @@ const opt = (flag: string): string | undefined => {
   return v;
 };
 const top = Number(opt('--top') ?? 60);
+/** The cost counted (a callgrind event: Ir, or with --cache-sim/--branch-sim e.g. I1mr, D1mr, Bcm). */
+const event = opt('--event') ?? 'Ir';
 /** Instead of self costs: the inclusive cost of calls into functions whose label starts with this, by caller. */
 const callee = opt('--callers');
 const maps = ['a', 'b', 'c', 'd'].map((k) => readPerfMap(opt(`--map-${k}`)));
@@ -147,7 +158,7 @@ const [fileA, fileB, queriesText] = args;
 const queries = Number(queriesText);
 if (fileA === undefined || fileB === undefined || !(queries > 0) || (minusAt >= 0 && minus.length !== 2)) {
   console.error(
-    'usage: callgrind-diff.ts <cg.A> <cg.B> <queries> [--map-a m] [--map-b m] [--minus <cg.C> <cg.D> [--map-c m] [--map-d m]] [--top n]',
+    'usage: callgrind-diff.ts <cg.A> <cg.B> <queries> [--map-a m] [--map-b m] [--minus <cg.C> <cg.D> [--map-c m] [--map-d m]] [--top n] [--callers NAME] [--event Ir]',
   );
   process.exit(2);
 }
@@ -158,5 +169,5 @@ if (minus.length === 2) {
 const rows = [...result].filter(([, v]) => v !== 0).sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
 let total = 0;
 for (const [, v] of rows) total += v;
-console.log(`total ${(total / queries).toFixed(0)} instructions/query`);
+console.log(`total ${(total / queries).toFixed(0)} ${event === 'Ir' ? 'instructions' : event}/query`);
 for (const [k, v] of rows.slice(0, top)) console.log(`${(v / queries).toFixed(0).padStart(8)}  ${k}`);

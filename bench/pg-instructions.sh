@@ -32,7 +32,9 @@
 #   DIR/map.SUBJECT.CALLERS.N, so that bench/callgrind-diff.ts can name V8's JIT code:
 #   npx tsx bench/callgrind-diff.ts DIR/cg.free.64.0-01 DIR/cg.free.64.6000-01 6000
 #     --map-a DIR/map.free.64.0 --map-b DIR/map.free.64.6000; the map costs instructions
-#   of its own, so take the figures from a run without it)
+#   of its own, so take the figures from a run without it),
+#   VALGRIND_FLAGS (more callgrind options: '--cache-sim=yes --branch-sim=yes' simulates the
+#   caches and branch predictors too, for callgrind-diff.ts --event I1mr / D1mr / Bcm)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 node=${NODE:-node}
@@ -53,7 +55,7 @@ instr_bundle "${ENTRY:-pg-instructions}"
 echo "node $("$node" --version), $query, $queries queries after $warmup warm-up, 10 connections, $(uptime)"
 for c in $callers; do for s in $subjects; do for q in 0 "$queries"; do echo "$s $c $q"; done; done; done |
   xargs -P "${JOBS:-2}" -n 3 sh -c \
-    "valgrind --tool=callgrind --separate-threads=yes --dump-instr=no --callgrind-out-file=$out/cg.\$0.\$1.\$2 '$node' $flags '$out/instr.mjs' \$0 \$1 \$2 $warmup $query >$out/out.\$0.\$1.\$2 2>$out/log.\$0.\$1.\$2 || { cat $out/log.\$0.\$1.\$2 >&2; exit 255; }"
+    "valgrind --tool=callgrind --separate-threads=yes --dump-instr=no ${VALGRIND_FLAGS:-} --callgrind-out-file=$out/cg.\$0.\$1.\$2 '$node' $flags '$out/instr.mjs' \$0 \$1 \$2 $warmup $query >$out/out.\$0.\$1.\$2 2>$out/log.\$0.\$1.\$2 || { cat $out/log.\$0.\$1.\$2 >&2; exit 255; }"
 if [ -n "${PERF_MAP:-}" ]; then
   for c in $callers; do for s in $subjects; do for q in 0 "$queries"; do
     pid=$(sed -n 's/^pid: //p' "$out/cg.$s.$c.$q-01" | head -1)
@@ -69,5 +71,9 @@ for c in $callers; do
     read -r steady raw < <(instr_per_query "$out/cg.$s.$c.0-01" "$out/cg.$s.$c.$queries-01" "$n")
     printf '%-7s %4s callers  %9s %9s  instructions/query  (%s)\n' "$s" "$c" "$steady" "$raw" \
       "$(sed -n 's/^.*: \([0-9]* queries, pings=[0-9]*\(, prior=[0-9]*\)*\).*$/\1/p' "$out/out.$s.$c.$queries")"
+    # with the cache and branch simulation: its misses per query, steady
+    if grep -q '^events:.*I1mr' "$out/cg.$s.$c.0-01"; then
+      printf '%-7s %4s callers  %s\n' "$s" "$c" "$(instr_events "$out/cg.$s.$c.0-01" "$out/cg.$s.$c.$queries-01" "$n")"
+    fi
   done
 done

@@ -22,6 +22,10 @@
 #   figure with these taken out beside the raw one.
 # instr_per_query FILE0 FILEN N: "steady raw", instructions per query between the main
 #   thread's callgrind files of the 0 run and the N run, without and with instr_jit's part.
+# instr_events FILE0 FILEN N: every event of the two files (a run with VALGRIND_FLAGS
+#   '--cache-sim=yes --branch-sim=yes' has I1mr, D1mr, Bcm, ...) per query, steady as above:
+#   "I1mr=2082 D1mr=1116 ..." (Ir, Dr, Dw, Bc and Bi left out: instructions, data reads and
+#   writes, branches, which the steady instruction figure already stands for).
 
 INSTR_NODE_FLAGS='--single-threaded --no-memory-reducer --initial-old-space-size=1024 --min-semi-space-size=16 --max-semi-space-size=16'
 
@@ -77,3 +81,31 @@ instr_per_query() {
   b=$(grep -m1 '^summary:' "$2" | cut -d' ' -f2)
   echo "$(( (b - $(instr_jit "$2") - a + $(instr_jit "$1")) / $3 )) $(( (b - a) / $3 ))"
 }
+
+# every event column of a callgrind file's summary, and of its instr_jit lines, summed
+instr_event_sums() {
+  local names summary
+  names=$(grep -m1 '^events:' "$1" | cut -d' ' -f2-)
+  summary=$(grep -m1 '^summary:' "$1" | cut -d' ' -f2-)
+  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+    awk -v names="$names" -v summary="$summary" '
+      /Runtime_CompileOptimized|HashSeed::InitializeRoots/ {
+        n = 0
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^[0-9,]+$/) { gsub(",", "", $i); s[++n] += $i }
+          else if ($i == ".") n++
+          else if ($i ~ /^\(/ || $i ~ /%\)$/) continue
+          else break
+        }
+      }
+      END {
+        k = split(names, name, " "); split(summary, total, " ")
+        for (i = 1; i <= k; i++) printf "%s %d %d\n", name[i], total[i], s[i] + 0
+      }'
+}
+
+instr_events() {
+  join <(instr_event_sums "$1") <(instr_event_sums "$2") |
+    awk -v n="$3" '$1 !~ /^(Ir|Dr|Dw|Bc|Bi)$/ { printf "%s%s=%d", sep, $1, (($4 - $5) - ($2 - $3)) / n; sep = " " } END { print "" }'
+}
+
