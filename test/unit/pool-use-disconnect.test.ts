@@ -180,6 +180,58 @@ describe('use() and transaction() with an idle connection ready', () => {
     expect(pool.stats()).toMatchObject({ used: 0, idle: 1, pending: 0 });
   });
 
+  it('whatever fn returns or throws, the connection is handed back once, before the caller sees the outcome', async () => {
+    const { pool, log } = makePool({ size: 1, maxOverflow: 0 });
+    await pool.use(async () => {}); // the connection is idle now: each use below takes it at once
+    class Sub<T> extends Promise<T> {}
+    let calls = 0;
+    const outcomes: Array<[string, (c: { id: number }) => unknown, unknown]> = [
+      ['a value', () => 7, 7],
+      ['a promise', async () => 8, 8],
+      ['a Promise subclass', () => Sub.resolve(9), 9],
+      ['a thenable', () => ({ then: (ok: (v: number) => void) => ok(10) }), 10],
+      [
+        'a thenable that calls both callbacks',
+        () => ({
+          then: (ok: (v: number) => void, fail: (e: unknown) => void) => {
+            ok(11);
+            fail(new Error('late'));
+            ok(12);
+          },
+        }),
+        11,
+      ],
+      [
+        'a sync throw',
+        () => {
+          throw new Error('sync');
+        },
+        'sync',
+      ],
+      ['a rejection', () => Promise.reject(new Error('rejected')), 'rejected'],
+      [
+        'a rejecting thenable',
+        () => ({ then: (_: unknown, fail: (e: unknown) => void) => fail(new Error('thenable')) }),
+        'thenable',
+      ],
+    ];
+    for (const [what, fn, expected] of outcomes) {
+      const before = log.names().length;
+      const outcome = pool.use((c) => {
+        calls++;
+        return fn(c) as never;
+      });
+      const settled = await outcome.then(
+        (value) => ({ value, stats: pool.stats() }),
+        (error: Error) => ({ value: error.message, stats: pool.stats() }),
+      );
+      expect(settled.value, what).toBe(expected);
+      expect(settled.stats, what).toMatchObject({ used: 0, idle: 1 });
+      expect(log.names().slice(before), what).toEqual(['checkout', 'checkin']);
+    }
+    expect(calls).toBe(outcomes.length);
+  });
+
   it('an acquire replaced on the instance still sees every checkout of use()', async () => {
     const { pool } = makePool({ size: 1 });
     await pool.use(async () => {});
