@@ -184,21 +184,22 @@ describe('use() and transaction() with an idle connection ready', () => {
     const { pool, log } = makePool({ size: 1, maxOverflow: 0 });
     await pool.use(async () => {}); // the connection is idle now: each use below takes it at once
     class Sub<T> extends Promise<T> {}
+    /** A thenable that is not a promise (what `fn` may return). */
+    const thenable = (then: (ok: (v: number) => void, fail: (e: unknown) => void) => void) => ({ then });
     let calls = 0;
     const outcomes: Array<[string, (c: { id: number }) => unknown, unknown]> = [
       ['a value', () => 7, 7],
       ['a promise', async () => 8, 8],
       ['a Promise subclass', () => Sub.resolve(9), 9],
-      ['a thenable', () => ({ then: (ok: (v: number) => void) => ok(10) }), 10],
+      ['a thenable', () => thenable((ok) => ok(10)), 10],
       [
         'a thenable that calls both callbacks',
-        () => ({
-          then: (ok: (v: number) => void, fail: (e: unknown) => void) => {
+        () =>
+          thenable((ok, fail) => {
             ok(11);
             fail(new Error('late'));
             ok(12);
-          },
-        }),
+          }),
         11,
       ],
       [
@@ -209,11 +210,7 @@ describe('use() and transaction() with an idle connection ready', () => {
         'sync',
       ],
       ['a rejection', () => Promise.reject(new Error('rejected')), 'rejected'],
-      [
-        'a rejecting thenable',
-        () => ({ then: (_: unknown, fail: (e: unknown) => void) => fail(new Error('thenable')) }),
-        'thenable',
-      ],
+      ['a rejecting thenable', () => thenable((_, fail) => fail(new Error('thenable'))), 'thenable'],
     ];
     for (const [what, fn, expected] of outcomes) {
       const before = log.names().length;
