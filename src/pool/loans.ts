@@ -79,7 +79,7 @@ export function use<C, T>(
   } catch (error) {
     return Promise.reject(error);
   }
-  return rec === undefined ? runLoan(h, undefined, fn, options) : lend(h, rec, fn);
+  return rec === undefined ? runLoan(h, fn, options) : lend(h, rec, fn);
 }
 
 /**
@@ -131,10 +131,10 @@ async function settle<C, T>(
 }
 
 /**
- * Run `fn` on a connection and hand it back: the one `take` checked out (`taken`), else
- * the one `wait` resolves with (someone waits, or a ping or a connect is due). One
- * async function for both paths, so a waiting caller pays one async frame, not two (the
- * path of every call under a backlog). The query keeps this function's inlining budget:
+ * Wait for a connection (someone waits, or a ping or a connect is due: `take` had none),
+ * run `fn` on it and hand it back, in one async function, so a waiting caller pays one
+ * async frame, not two (the path of every call under a backlog). The query keeps this
+ * function's inlining budget:
  * `wait` is a call into the waiting line (`#acquireSlow`, never inlined), not `acquire`
  * with its fast path inlined here and a lookup of the record by connection after it. With
  * those inlined, a MariaDB query under a backlog (64 callers, 10 connections) left the
@@ -145,11 +145,10 @@ async function settle<C, T>(
  */
 async function runLoan<C, T>(
   h: LoanHandle<C>,
-  taken: Conn<C> | undefined,
   fn: (conn: C) => Promise<T> | T,
   options: AcquireOptions | undefined,
 ): Promise<T> {
-  const rec = taken ?? (await h.wait(options));
+  const rec = await h.wait(options);
   const checkout = rec.uses;
   const instr = h.instr;
   if (instr?.acquired !== undefined) instr.acquired(rec.waitMs, rec.id);
