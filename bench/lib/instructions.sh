@@ -71,8 +71,7 @@ JS
 }
 
 instr_jit() {
-  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
-    awk '/Runtime_CompileOptimized|HashSeed::InitializeRoots/ { gsub(",", "", $1); s += $1 } END { printf "%d\n", s }'
+  instr_event_sums "$1" | awk '$1 == "Ir" { print $3 }'
 }
 
 instr_per_query() {
@@ -82,7 +81,8 @@ instr_per_query() {
   echo "$(( (b - $(instr_jit "$2") - a + $(instr_jit "$1")) / $3 )) $(( (b - a) / $3 ))"
 }
 
-# every event column of a callgrind file's summary, and of its instr_jit lines, summed
+# every event of a callgrind file: "NAME TOTAL JIT" per line, its summary and the part of it
+# in V8's optimizing compiles and the start-up hash seed (instr_jit's functions, inclusive)
 instr_event_sums() {
   local names summary
   names=$(grep -m1 '^events:' "$1" | cut -d' ' -f2-)
