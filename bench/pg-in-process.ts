@@ -52,6 +52,7 @@ import { PG_URL, reachable } from '../test/support/servers.js';
 import { alternatingWindows, closedLoop } from './lib/closed-loop.js';
 import { cisternConnectionsFreeList, postgresJsFreeList, type Tagged } from './lib/postgres-free-lists.js';
 import { readyPool } from './lib/ready-pool.js';
+import { percentile } from './lib/stats.js';
 
 interface Opened {
   call(): PromiseLike<unknown>;
@@ -93,8 +94,10 @@ const openers: Record<string, () => Promise<Opened>> = {
 };
 
 function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    q,
+  );
 }
 
 const fmt = (x: number, digits = 3) => x.toFixed(digits);

@@ -1,3 +1,4 @@
+import { percentile } from './stats.js';
 /** One measurement of a closed-loop load: throughput, latency percentiles and CPU. */
 export interface LoadSample {
   opsPerSec: number;
@@ -5,11 +6,6 @@ export interface LoadSample {
   p99Ms: number;
   /** This process's CPU time (user + system) over the loop, per completed operation, in µs. */
   cpuUsPerOp: number;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 /**
